@@ -1,0 +1,3 @@
+module github.com/rumorproject/rumor
+
+go 1.26

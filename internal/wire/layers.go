@@ -1,0 +1,181 @@
+package wire
+
+import (
+	"bytes"
+	"compress/lzw"
+	"encoding/binary"
+	"errors"
+	"hash/crc32"
+	"io"
+	"strconv"
+)
+
+// MaxCompoundParts is the most parts one compound message can hold (its count
+// is one byte).
+const MaxCompoundParts = 255
+
+// AppendCompound appends a compound message holding parts, each a complete
+// message starting with its type byte. It returns an error when there are
+// more than MaxCompoundParts parts or a part is 64 KiB or longer.
+func AppendCompound(b []byte, parts ...[]byte) ([]byte, error) {
+	if len(parts) > MaxCompoundParts {
+		return b, errors.New("wire: compound of " + strconv.Itoa(len(parts)) + " parts, want at most 255")
+	}
+	b = append(b, byte(CompoundMsg), byte(len(parts)))
+	for _, p := range parts {
+		if len(p) > 0xffff {
+			return b, errors.New("wire: compound part of " + strconv.Itoa(len(p)) + " bytes, want under 64 KiB")
+		}
+		b = binary.BigEndian.AppendUint16(b, uint16(len(p)))
+	}
+	for _, p := range parts {
+		b = append(b, p...)
+	}
+	return b, nil
+}
+
+// splitCompound splits the body of a compound message (after its type byte).
+// Like memberlist, it keeps the parts that fit and counts the ones cut off
+// by the end of the input as truncated; a short length table is an error.
+func splitCompound(b []byte) (parts [][]byte, truncated int, err error) {
+	if len(b) < 1 {
+		return nil, 0, newError("compound", 0, ErrTruncated, "missing part count")
+	}
+	n := int(b[0])
+	if len(b) < 1+2*n {
+		return nil, 0, newError("compound", 1, ErrTruncated, "length table of "+strconv.Itoa(n)+" parts")
+	}
+	lengths := b[1 : 1+2*n]
+	rest := b[1+2*n:]
+	parts = make([][]byte, 0, n)
+	for i := range n {
+		l := int(binary.BigEndian.Uint16(lengths[2*i:]))
+		if l > len(rest) {
+			return parts, n - i, nil
+		}
+		parts = append(parts, rest[:l])
+		rest = rest[l:]
+	}
+	return parts, 0, nil
+}
+
+// compressAlgoLZW is the only algorithm memberlist defines.
+const compressAlgoLZW = 0
+
+// AppendCompressed appends payload as a compress message: LZW (LSB order,
+// 8-bit literals, as memberlist uses) wrapped in msgpack {Algo, Buf}.
+func AppendCompressed(b []byte, payload []byte) []byte {
+	var buf bytes.Buffer
+	buf.Grow(len(payload)/2 + 16)
+	w := lzw.NewWriter(&buf, lzw.LSB, 8)
+	_, _ = w.Write(payload) // writes to a bytes.Buffer cannot fail
+	_ = w.Close()
+	b = appendMapHeader(append(b, byte(CompressMsg)), 2)
+	b = appendUint(appendKey(b, "Algo"), compressAlgoLZW)
+	return appendBytes(appendKey(b, "Buf"), buf.Bytes())
+}
+
+// compressHeader is the msgpack value of a compress message.
+type compressHeader struct {
+	Algo uint8
+	Buf  []byte
+}
+
+var compressFields = []string{"Algo", "Buf"}
+
+func (c *compressHeader) field(d *decoder, i int) error {
+	if i == 0 {
+		return readU8(d, &c.Algo)
+	}
+	// Buf is only read while decoding, so it may alias the input.
+	b, _, err := d.raw()
+	c.Buf = b
+	return err
+}
+
+// decompress inflates c.Buf, refusing to produce more than limit bytes, so
+// that an LZW bomb costs at most limit bytes of memory.
+func decompress(c *compressHeader, limit int) ([]byte, error) {
+	if c.Algo != compressAlgoLZW {
+		return nil, newError("compress", 0, ErrBadCompression, "unknown algorithm "+strconv.Itoa(int(c.Algo)))
+	}
+	r := lzw.NewReader(bytes.NewReader(c.Buf), lzw.LSB, 8)
+	defer r.Close()
+	var out bytes.Buffer
+	// LZW cannot expand a code to more than 4 KiB, so a small multiple of the
+	// input is a sensible first guess that avoids regrowing.
+	out.Grow(min(len(c.Buf)*4, limit) + 1)
+	n, err := io.CopyN(&out, r, int64(limit)+1)
+	if err != nil && err != io.EOF {
+		return nil, &Error{Layer: "compress", Reason: ErrBadCompression, Err: err}
+	}
+	if n > int64(limit) {
+		return nil, newError("compress", 0, ErrDecompressedTooLarge, "over "+strconv.Itoa(limit)+" bytes")
+	}
+	return out.Bytes(), nil
+}
+
+// decodeCompressed reads a compress message body and inflates it.
+func decodeCompressed(b []byte, limit int) ([]byte, error) {
+	d := decoder{buf: b, layer: "compress"}
+	var c compressHeader
+	if err := decodeStruct(&d, compressFields, &c); err != nil {
+		return nil, err
+	}
+	return decompress(&c, limit)
+}
+
+// crcHeaderLen is the size of the CRC frame: type byte and CRC-32.
+const crcHeaderLen = 5
+
+// AppendCRC appends payload behind a CRC frame (IEEE CRC-32, big-endian).
+func AppendCRC(b []byte, payload []byte) []byte {
+	b = binary.BigEndian.AppendUint32(append(b, byte(HasCRCMsg)), crc32.ChecksumIEEE(payload))
+	return append(b, payload...)
+}
+
+// checkCRC strips a CRC frame when one is present. As in memberlist, a
+// frame is only recognised on input of at least 5 bytes.
+func checkCRC(b []byte) (payload []byte, had bool, err error) {
+	if len(b) < crcHeaderLen || MsgType(b[0]) != HasCRCMsg {
+		return b, false, nil
+	}
+	want := binary.BigEndian.Uint32(b[1:5])
+	if got := crc32.ChecksumIEEE(b[5:]); got != want {
+		return nil, true, newError("crc", 1, ErrBadCRC, "got "+strconv.FormatUint(uint64(got), 16)+", header says "+strconv.FormatUint(uint64(want), 16))
+	}
+	return b[5:], true, nil
+}
+
+// MaxLabelLen is the longest label memberlist allows.
+const MaxLabelLen = 255
+
+// AppendLabelHeader appends a label header (0xf4, length, label). An empty
+// label writes nothing, as memberlist does.
+func AppendLabelHeader(b []byte, label string) ([]byte, error) {
+	if label == "" {
+		return b, nil
+	}
+	if len(label) > MaxLabelLen {
+		return b, errors.New("wire: label of " + strconv.Itoa(len(label)) + " bytes, want at most 255")
+	}
+	return append(append(b, byte(HasLabelMsg), byte(len(label))), label...), nil
+}
+
+// splitLabel strips a label header if the input starts with one.
+func splitLabel(b []byte) (label string, rest []byte, err error) {
+	if len(b) == 0 || MsgType(b[0]) != HasLabelMsg {
+		return "", b, nil
+	}
+	if len(b) < 2 {
+		return "", nil, newError("label", 1, ErrTruncated, "missing label length")
+	}
+	n := int(b[1])
+	if n == 0 {
+		return "", nil, newError("label", 1, ErrBadLabel, "empty label header")
+	}
+	if len(b) < 2+n {
+		return "", nil, newError("label", 2, ErrTruncated, "label of "+strconv.Itoa(n)+" bytes")
+	}
+	return string(b[2 : 2+n]), b[2+n:], nil
+}

@@ -1,0 +1,492 @@
+package wire
+
+import (
+	"encoding/binary"
+	"math"
+)
+
+// msgpack format bytes used by the subset memberlist speaks.
+const (
+	mpNil      = 0xc0
+	mpFalse    = 0xc2
+	mpTrue     = 0xc3
+	mpBin8     = 0xc4
+	mpBin16    = 0xc5
+	mpBin32    = 0xc6
+	mpFloat32  = 0xca
+	mpFloat64  = 0xcb
+	mpUint8    = 0xcc
+	mpUint16   = 0xcd
+	mpUint32   = 0xce
+	mpUint64   = 0xcf
+	mpInt8     = 0xd0
+	mpInt16    = 0xd1
+	mpInt32    = 0xd2
+	mpInt64    = 0xd3
+	mpStr8     = 0xd9
+	mpStr16    = 0xda
+	mpStr32    = 0xdb
+	mpArray16  = 0xdc
+	mpArray32  = 0xdd
+	mpMap16    = 0xde
+	mpMap32    = 0xdf
+	mpFixMap   = 0x80
+	mpFixArray = 0x90
+	mpFixStr   = 0xa0
+)
+
+// --- encoding ---------------------------------------------------------------
+// The appenders reproduce go-msgpack v2.1.5's default MsgpackHandle output.
+
+func appendMapHeader(b []byte, n int) []byte {
+	// Every memberlist struct has fewer than 16 fields.
+	return append(b, mpFixMap|byte(n))
+}
+
+// appendRawLen writes a legacy raw (str) header: fixstr, str16 or str32.
+// go-msgpack's default handle never emits str8.
+func appendRawLen(b []byte, n int) []byte {
+	switch {
+	case n < 32:
+		return append(b, mpFixStr|byte(n))
+	case n <= math.MaxUint16:
+		return append(b, mpStr16, byte(n>>8), byte(n))
+	default:
+		return binary.BigEndian.AppendUint32(append(b, mpStr32), uint32(n))
+	}
+}
+
+func appendString(b []byte, s string) []byte {
+	return append(appendRawLen(b, len(s)), s...)
+}
+
+// appendBytes writes a byte slice as raw, and a nil slice as msgpack nil.
+func appendBytes(b []byte, v []byte) []byte {
+	if v == nil {
+		return append(b, mpNil)
+	}
+	return append(appendRawLen(b, len(v)), v...)
+}
+
+func appendUint(b []byte, v uint64) []byte {
+	switch {
+	case v <= math.MaxInt8:
+		return append(b, byte(v))
+	case v <= math.MaxUint8:
+		return append(b, mpUint8, byte(v))
+	case v <= math.MaxUint16:
+		return append(b, mpUint16, byte(v>>8), byte(v))
+	case v <= math.MaxUint32:
+		return binary.BigEndian.AppendUint32(append(b, mpUint32), uint32(v))
+	default:
+		return binary.BigEndian.AppendUint64(append(b, mpUint64), v)
+	}
+}
+
+func appendInt(b []byte, v int64) []byte {
+	switch {
+	case v > math.MaxInt8:
+		switch {
+		case v <= math.MaxInt16:
+			return append(b, mpInt16, byte(v>>8), byte(v))
+		case v <= math.MaxInt32:
+			return binary.BigEndian.AppendUint32(append(b, mpInt32), uint32(v))
+		default:
+			return binary.BigEndian.AppendUint64(append(b, mpInt64), uint64(v))
+		}
+	case v >= -32:
+		return append(b, byte(v))
+	case v >= math.MinInt8:
+		return append(b, mpInt8, byte(v))
+	case v >= math.MinInt16:
+		return append(b, mpInt16, byte(v>>8), byte(v))
+	case v >= math.MinInt32:
+		return binary.BigEndian.AppendUint32(append(b, mpInt32), uint32(v))
+	default:
+		return binary.BigEndian.AppendUint64(append(b, mpInt64), uint64(v))
+	}
+}
+
+func appendBool(b []byte, v bool) []byte {
+	if v {
+		return append(b, mpTrue)
+	}
+	return append(b, mpFalse)
+}
+
+// appendKey writes a map key; keys are short field names, always fixstr.
+func appendKey(b []byte, k string) []byte {
+	return append(append(b, mpFixStr|byte(len(k))), k...)
+}
+
+// --- decoding ---------------------------------------------------------------
+
+// maxSkipDepth bounds the nesting of values skipped as unknown fields, so a
+// hostile input cannot exhaust the stack.
+const maxSkipDepth = 32
+
+// decoder reads msgpack values from an in-memory buffer. Every length is
+// checked against the remaining input before anything is allocated.
+type decoder struct {
+	buf   []byte
+	off   int
+	layer string // for error messages
+	// need is set on a truncation error: how many more bytes would let the
+	// failed read make progress. Stream readers use it to read just enough.
+	need int
+}
+
+func (d *decoder) fail(r Reason, detail string) error {
+	return newError(d.layer, d.off, r, detail)
+}
+
+func (d *decoder) truncated(need int) error {
+	d.need = need
+	return d.fail(ErrTruncated, "")
+}
+
+func (d *decoder) remaining() int { return len(d.buf) - d.off }
+
+// take returns the next n bytes without copying.
+func (d *decoder) take(n int) ([]byte, error) {
+	if n < 0 || n > d.remaining() {
+		return nil, d.truncated(n - d.remaining())
+	}
+	b := d.buf[d.off : d.off+n]
+	d.off += n
+	return b, nil
+}
+
+func (d *decoder) byte1() (byte, error) {
+	if d.off >= len(d.buf) {
+		return 0, d.truncated(1)
+	}
+	c := d.buf[d.off]
+	d.off++
+	return c, nil
+}
+
+func (d *decoder) uintN(n int) (uint64, error) {
+	b, err := d.take(n)
+	if err != nil {
+		return 0, err
+	}
+	switch n {
+	case 1:
+		return uint64(b[0]), nil
+	case 2:
+		return uint64(binary.BigEndian.Uint16(b)), nil
+	case 4:
+		return uint64(binary.BigEndian.Uint32(b)), nil
+	default:
+		return binary.BigEndian.Uint64(b), nil
+	}
+}
+
+// structHeader reads the header of a struct, which go-msgpack accepts as a map
+// (keyed by field name) or an array (fields in declaration order).
+func (d *decoder) structHeader() (n int, isArray bool, err error) {
+	start := d.off
+	c, err := d.byte1()
+	if err != nil {
+		return 0, false, err
+	}
+	var size uint64
+	switch {
+	case c&0xf0 == mpFixMap:
+		return int(c & 0x0f), false, nil
+	case c&0xf0 == mpFixArray:
+		return int(c & 0x0f), true, nil
+	case c == mpMap16, c == mpArray16:
+		size, err = d.uintN(2)
+	case c == mpMap32, c == mpArray32:
+		size, err = d.uintN(4)
+	case c == mpNil:
+		return 0, false, nil // a nil struct decodes to the zero value
+	default:
+		d.off = start
+		return 0, false, d.fail(ErrMalformed, "want a map or array for a struct, got "+describe(c))
+	}
+	if err != nil {
+		return 0, false, err
+	}
+	isArray = c == mpArray16 || c == mpArray32
+	// Each entry takes at least one byte (two for a map), so a count larger
+	// than the rest of the input is a lie: reject it before looping.
+	per := uint64(2)
+	if isArray {
+		per = 1
+	}
+	if size*per > uint64(d.remaining()) {
+		return 0, false, d.truncated(int(min(size*per, math.MaxInt32)) - d.remaining())
+	}
+	return int(size), isArray, nil
+}
+
+// rawHeader reads the length of a str, bin, or nil value. isNil reports nil.
+// isArray reports a fixarray/array16/array32 header (go-msgpack accepts an
+// array of small integers for a byte slice); n is then the element count.
+func (d *decoder) rawHeader() (n int, isNil, isArray bool, err error) {
+	start := d.off
+	c, err := d.byte1()
+	if err != nil {
+		return 0, false, false, err
+	}
+	var size uint64
+	switch {
+	case c == mpNil:
+		return 0, true, false, nil
+	case c&0xe0 == mpFixStr:
+		return int(c & 0x1f), false, false, nil
+	case c&0xf0 == mpFixArray:
+		return int(c & 0x0f), false, true, nil
+	case c == mpStr8, c == mpBin8:
+		size, err = d.uintN(1)
+	case c == mpStr16, c == mpBin16, c == mpArray16:
+		size, err = d.uintN(2)
+	case c == mpStr32, c == mpBin32, c == mpArray32:
+		size, err = d.uintN(4)
+	default:
+		d.off = start
+		return 0, false, false, d.fail(ErrMalformed, "want a string or bytes, got "+describe(c))
+	}
+	if err != nil {
+		return 0, false, false, err
+	}
+	if size > uint64(d.remaining()) {
+		return 0, false, false, d.truncated(int(min(size, math.MaxInt32)) - d.remaining())
+	}
+	return int(size), false, c == mpArray16 || c == mpArray32, nil
+}
+
+// raw reads a str, bin or nil value, or an array of small integers (which
+// go-msgpack also accepts for a byte slice). The result aliases the input
+// except for the array form.
+func (d *decoder) raw() (b []byte, isNil bool, err error) {
+	n, isNil, isArray, err := d.rawHeader()
+	if err != nil || isNil {
+		return nil, isNil, err
+	}
+	if !isArray {
+		b, err = d.take(n)
+		return b, false, err
+	}
+	b = make([]byte, n)
+	for i := range b {
+		v, err := d.uint(math.MaxUint8)
+		if err != nil {
+			return nil, false, err
+		}
+		b[i] = byte(v)
+	}
+	return b, false, nil
+}
+
+// bytes reads a byte slice into fresh memory; nil stays nil, empty stays
+// empty and non-nil, as with go-msgpack.
+func (d *decoder) bytes() ([]byte, error) {
+	b, isNil, err := d.raw()
+	if err != nil || isNil {
+		return nil, err
+	}
+	return append(make([]byte, 0, len(b)), b...), nil
+}
+
+func (d *decoder) string() (string, error) {
+	b, _, err := d.raw()
+	return string(b), err
+}
+
+// integer reads any msgpack integer. neg reports a negative value held in v
+// as two's complement.
+func (d *decoder) integer() (v uint64, neg bool, err error) {
+	start := d.off
+	c, err := d.byte1()
+	if err != nil {
+		return 0, false, err
+	}
+	switch {
+	case c <= 0x7f:
+		return uint64(c), false, nil
+	case c >= 0xe0:
+		return uint64(int64(int8(c))), true, nil
+	case c == mpUint8:
+		v, err = d.uintN(1)
+	case c == mpUint16:
+		v, err = d.uintN(2)
+	case c == mpUint32:
+		v, err = d.uintN(4)
+	case c == mpUint64:
+		v, err = d.uintN(8)
+	case c == mpInt8:
+		v, err = d.uintN(1)
+		v = uint64(int64(int8(v)))
+	case c == mpInt16:
+		v, err = d.uintN(2)
+		v = uint64(int64(int16(v)))
+	case c == mpInt32:
+		v, err = d.uintN(4)
+		v = uint64(int64(int32(v)))
+	case c == mpInt64:
+		v, err = d.uintN(8)
+	default:
+		d.off = start
+		return 0, false, d.fail(ErrMalformed, "want an integer, got "+describe(c))
+	}
+	signed := c >= mpInt8 && c <= mpInt64
+	return v, signed && int64(v) < 0, err
+}
+
+// uint reads an integer into an unsigned field whose largest value is max.
+func (d *decoder) uint(max uint64) (uint64, error) {
+	start := d.off
+	v, neg, err := d.integer()
+	if err != nil {
+		return 0, err
+	}
+	if neg || v > max {
+		d.off = start
+		return 0, d.fail(ErrMalformed, "integer out of range for its field")
+	}
+	return v, nil
+}
+
+// int reads an integer into a Go int field (64-bit, as on memberlist's
+// supported platforms).
+func (d *decoder) int() (int, error) {
+	start := d.off
+	v, neg, err := d.integer()
+	if err != nil {
+		return 0, err
+	}
+	if !neg && v > math.MaxInt64 {
+		d.off = start
+		return 0, d.fail(ErrMalformed, "integer out of range for its field")
+	}
+	return int(int64(v)), nil
+}
+
+func (d *decoder) bool() (bool, error) {
+	start := d.off
+	c, err := d.byte1()
+	if err != nil {
+		return false, err
+	}
+	switch c {
+	case mpFalse, 0:
+		return false, nil
+	case mpTrue, 1:
+		return true, nil
+	}
+	d.off = start
+	return false, d.fail(ErrMalformed, "want a bool, got "+describe(c))
+}
+
+// key reads a map key (a field name) without copying it.
+func (d *decoder) key() (string, error) {
+	n, isNil, isArray, err := d.rawHeader()
+	if err != nil {
+		return "", err
+	}
+	if isNil || isArray {
+		return "", d.fail(ErrMalformed, "map key is not a string")
+	}
+	b, err := d.take(n)
+	return string(b), err
+}
+
+// skip steps over one value of any type: unknown fields are ignored, as
+// go-msgpack does.
+func (d *decoder) skip(depth int) error {
+	if depth > maxSkipDepth {
+		return d.fail(ErrMalformed, "values nested too deeply")
+	}
+	start := d.off
+	c, err := d.byte1()
+	if err != nil {
+		return err
+	}
+	var n uint64
+	perItem := uint64(1) // values per container item
+	switch {
+	case c <= 0x7f, c >= 0xe0, c == mpNil, c == mpFalse, c == mpTrue:
+		return nil
+	case c&0xe0 == mpFixStr:
+		_, err = d.take(int(c & 0x1f))
+		return err
+	case c&0xf0 == mpFixMap:
+		n, perItem = uint64(c&0x0f), 2
+	case c&0xf0 == mpFixArray:
+		n = uint64(c & 0x0f)
+	case c == mpUint8, c == mpInt8:
+		_, err = d.take(1)
+		return err
+	case c == mpUint16, c == mpInt16:
+		_, err = d.take(2)
+		return err
+	case c == mpUint32, c == mpInt32, c == mpFloat32:
+		_, err = d.take(4)
+		return err
+	case c == mpUint64, c == mpInt64, c == mpFloat64:
+		_, err = d.take(8)
+		return err
+	case c == mpStr8, c == mpBin8, c == mpStr16, c == mpBin16, c == mpStr32, c == mpBin32:
+		d.off = start
+		n, _, _, err := d.rawHeader()
+		if err != nil {
+			return err
+		}
+		_, err = d.take(n)
+		return err
+	case c == mpArray16:
+		n, err = d.uintN(2)
+	case c == mpArray32:
+		n, err = d.uintN(4)
+	case c == mpMap16:
+		n, err = d.uintN(2)
+		perItem = 2
+	case c == mpMap32:
+		n, err = d.uintN(4)
+		perItem = 2
+	case c == 0xd4, c == 0xd5, c == 0xd6, c == 0xd7, c == 0xd8: // fixext 1..16
+		_, err = d.take(1 << (c - 0xd4))
+		if err == nil {
+			_, err = d.take(1) // the ext type byte
+		}
+		return err
+	case c == 0xc7, c == 0xc8, c == 0xc9: // ext 8/16/32
+		var size uint64
+		size, err = d.uintN(1 << (c - 0xc7))
+		if err == nil {
+			_, err = d.take(1)
+		}
+		if err == nil {
+			if size > uint64(d.remaining()) {
+				return d.truncated(int(min(size, math.MaxInt32)) - d.remaining())
+			}
+			_, err = d.take(int(size))
+		}
+		return err
+	default:
+		d.off = start
+		return d.fail(ErrMalformed, "unknown msgpack type "+describe(c))
+	}
+	if err != nil {
+		return err
+	}
+	items := n * perItem
+	if items > uint64(d.remaining()) {
+		return d.truncated(int(min(items, math.MaxInt32)) - d.remaining())
+	}
+	for range items {
+		if err := d.skip(depth + 1); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func describe(c byte) string {
+	const hexdigits = "0123456789abcdef"
+	return "0x" + string([]byte{hexdigits[c>>4], hexdigits[c&0xf]})
+}
