@@ -131,9 +131,9 @@ func decodeStruct(d *decoder, names []string, f fields) error {
 	return nil
 }
 
-func indexOf(names []string, key string) int {
+func indexOf(names []string, key []byte) int {
 	for i, n := range names {
-		if n == key {
+		if n == string(key) { // no allocation: the compiler compares in place
 			return i
 		}
 	}

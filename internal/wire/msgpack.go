@@ -383,16 +383,15 @@ func (d *decoder) bool() (bool, error) {
 }
 
 // key reads a map key (a field name) without copying it.
-func (d *decoder) key() (string, error) {
+func (d *decoder) key() ([]byte, error) {
 	n, isNil, isArray, err := d.rawHeader()
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	if isNil || isArray {
-		return "", d.fail(ErrMalformed, "map key is not a string")
+		return nil, d.fail(ErrMalformed, "map key is not a string")
 	}
-	b, err := d.take(n)
-	return string(b), err
+	return d.take(n)
 }
 
 // skip steps over one value of any type: unknown fields are ignored, as

@@ -284,7 +284,7 @@ func (sr *streamReader) fill(n int, layer string) error {
 		if sr.r == nil || sr.eof {
 			return newError(sr.name(layer), sr.base+len(sr.buf), ErrTruncated, "stream ended")
 		}
-		if sr.off+n > sr.max {
+		if len(sr.buf) >= sr.max {
 			return newError(sr.name(layer), sr.base+sr.off, ErrTooLarge, "stream over "+strconv.Itoa(sr.max)+" bytes")
 		}
 		// Read in chunks that grow with what has arrived, so memory follows
