@@ -21,7 +21,9 @@ func samplePushPull(n int) *PushPull {
 	return pp
 }
 
-func itoa3(i int) string { return string([]byte{byte('0' + i/100%10), byte('0' + i/10%10), byte('0' + i%10)}) }
+func itoa3(i int) string {
+	return string([]byte{byte('0' + i/100%10), byte('0' + i/10%10), byte('0' + i%10)})
+}
 
 func TestStreamLayers(t *testing.T) {
 	kr := testKeyring(t)
