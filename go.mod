@@ -1,3 +1,5 @@
 module github.com/rumorproject/rumor
 
 go 1.26
+
+require github.com/alecthomas/kong v1.17.0

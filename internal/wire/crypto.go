@@ -183,20 +183,21 @@ func appendEnvelopeHead(dst []byte, version uint8, rnd io.Reader) ([]byte, int, 
 }
 
 // open decrypts an envelope (version, nonce, ciphertext, tag) with each key
-// in turn. It returns fresh plaintext, padding removed.
-func (k *Keyring) open(env []byte, aad []byte, layer string) (plain []byte, version uint8, err error) {
+// in turn. It returns fresh plaintext, padding removed, and the index of the
+// key that opened it.
+func (k *Keyring) open(env []byte, aad []byte, layer string) (plain []byte, version uint8, keyIndex int, err error) {
 	if len(env) == 0 {
-		return nil, 0, newError(layer, 0, ErrTruncated, "empty encrypted payload")
+		return nil, 0, -1, newError(layer, 0, ErrTruncated, "empty encrypted payload")
 	}
 	version = env[0]
 	if version > EncryptVersion1 {
-		return nil, version, newError(layer, 0, ErrBadEncryptVersion, fmt.Sprintf("version %d", version))
+		return nil, version, -1, newError(layer, 0, ErrBadEncryptVersion, fmt.Sprintf("version %d", version))
 	}
 	if len(env) < encryptedLen(version, 0) {
-		return nil, version, newError(layer, 0, ErrTruncated, fmt.Sprintf("%d bytes is too short to decrypt", len(env)))
+		return nil, version, -1, newError(layer, 0, ErrTruncated, fmt.Sprintf("%d bytes is too short to decrypt", len(env)))
 	}
 	nonce := env[1 : 1+nonceLen]
-	for _, aead := range k.aeads {
+	for i, aead := range k.aeads {
 		plain, err := aead.Open(nil, nonce, env[1+nonceLen:], aad)
 		if err != nil {
 			continue
@@ -209,11 +210,11 @@ func (k *Keyring) open(env []byte, aad []byte, layer string) (plain []byte, vers
 				pad = int(plain[len(plain)-1])
 			}
 			if len(plain) == 0 || pad > len(plain) {
-				return nil, version, newError(layer, 0, ErrMalformed, "bad padding")
+				return nil, version, i, newError(layer, 0, ErrMalformed, "bad padding")
 			}
 			plain = plain[:len(plain)-pad]
 		}
-		return plain, version, nil
+		return plain, version, i, nil
 	}
-	return nil, version, newError(layer, 0, ErrNoKey, fmt.Sprintf("tried %d keys", len(k.aeads)))
+	return nil, version, -1, newError(layer, 0, ErrNoKey, fmt.Sprintf("tried %d keys", len(k.aeads)))
 }

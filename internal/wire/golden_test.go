@@ -163,7 +163,7 @@ func TestGoldenEncode(t *testing.T) {
 					payload = msgs[0].AppendTo(nil)
 				}
 				if err == nil {
-					got, err = EncodePacket(nil, payload, g.encodeOptions(kr, p.Nonce))
+					got, err = EncodePacket(nil, payload, g.encodeOptions(kr, p.Nonce, p.KeyIndex))
 				}
 			case "stream":
 				s, derr := DecodeStream(in, DecodeOptions{Label: g.Label, Keyring: kr, StreamReply: g.StreamSide == "acceptor"})
@@ -174,7 +174,7 @@ func TestGoldenEncode(t *testing.T) {
 					got, err = AppendLabelHeader(nil, g.Label)
 				}
 				if err == nil {
-					got, err = AppendStream(got, msgs[0], g.encodeOptions(kr, s.Nonce))
+					got, err = AppendStream(got, msgs[0], g.encodeOptions(kr, s.Nonce, s.KeyIndex))
 				}
 			}
 			if err != nil {
@@ -187,9 +187,11 @@ func TestGoldenEncode(t *testing.T) {
 	}
 }
 
-func (g *golden) encodeOptions(kr *Keyring, nonce [nonceLen]byte) EncodeOptions {
+// encodeOptions takes from rumor's decoding only what a capture cannot
+// record: the random nonce, and which key of the keyring the sender used.
+func (g *golden) encodeOptions(kr *Keyring, nonce [nonceLen]byte, keyIndex int) EncodeOptions {
 	p := Packet{Label: g.Label, Encrypted: g.Layers.Encrypted, EncryptVersion: g.Layers.EncryptVersion,
-		Nonce: nonce, CRC: g.Layers.CRC, Compressed: g.Layers.Compressed}
+		KeyIndex: keyIndex, Nonce: nonce, CRC: g.Layers.CRC, Compressed: g.Layers.Compressed}
 	if !g.Layers.Label {
 		p.Label = ""
 	}

@@ -5,6 +5,13 @@ import (
 	"strconv"
 )
 
+// The memberlist protocol versions this codec speaks (memberlist v0.7.0's
+// range). Version 3 added the TCP fallback ping, 4 nacks, 5 the CRC frame.
+const (
+	ProtocolVersionMin = 1
+	ProtocolVersionMax = 5
+)
+
 // MsgType is the first byte of every message. The values are memberlist's and
 // are part of the protocol.
 type MsgType uint8

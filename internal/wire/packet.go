@@ -82,6 +82,7 @@ type Packet struct {
 	Label          string // label header found, "" if none
 	Encrypted      bool
 	EncryptVersion uint8
+	KeyIndex       int // which keyring entry decrypted it (0 = primary)
 	Nonce          [nonceLen]byte
 	CRC            bool
 	Compressed     bool // the payload inside the CRC frame was compressed
@@ -112,10 +113,10 @@ func DecodePacket(b []byte, opts DecodeOptions) (*Packet, error) {
 	base := len(b) - len(rest)
 
 	if opts.Keyring != nil {
-		plain, version, err := opts.Keyring.open(rest, []byte(label), "encryption")
+		plain, version, keyIndex, err := opts.Keyring.open(rest, []byte(label), "encryption")
 		switch {
 		case err == nil:
-			p.Encrypted, p.EncryptVersion = true, version
+			p.Encrypted, p.EncryptVersion, p.KeyIndex = true, version, keyIndex
 			copy(p.Nonce[:], rest[1:])
 			rest, base = plain, 0
 		case !opts.AllowPlaintext:
@@ -205,11 +206,16 @@ func (p *Packet) AppendPayload(dst []byte) ([]byte, error) {
 }
 
 // EncodeOptions returns the options that re-encode the packet with the
-// same layers, reusing its nonce, so that EncodePacket reproduces its bytes.
+// same layers, the same key and its nonce, so that EncodePacket reproduces
+// its bytes. keyring is the one the packet was decoded with.
 func (p *Packet) EncodeOptions(keyring *Keyring) EncodeOptions {
 	o := EncodeOptions{Label: p.Label, Compress: p.Compressed, CRC: p.CRC}
 	if p.Encrypted {
 		o.Keyring, o.EncryptVersion, o.Rand = keyring, p.EncryptVersion, fixedReader(slices.Clone(p.Nonce[:]))
+		if keyring != nil && p.KeyIndex > 0 && p.KeyIndex < len(keyring.keys) {
+			o.Keyring = keyring.Clone()
+			_ = o.Keyring.UseKey(keyring.keys[p.KeyIndex]) // installed, so it cannot fail
+		}
 	}
 	return o
 }

@@ -52,6 +52,7 @@ type Stream struct {
 	Label          string // label header found, "" if none
 	Encrypted      bool
 	EncryptVersion uint8
+	KeyIndex       int // which keyring entry decrypted it (0 = primary)
 	Nonce          [nonceLen]byte
 	Compressed     bool
 	// Message is a *PushPull, a *User (stream form), a *Ping, an *Ack, an
@@ -62,7 +63,8 @@ type Stream struct {
 // EncodeOptions returns the options that re-encode the stream with the same
 // layers and nonce, so that AppendStream reproduces its bytes.
 func (s *Stream) EncodeOptions(keyring *Keyring) EncodeOptions {
-	p := Packet{Label: s.Label, Encrypted: s.Encrypted, EncryptVersion: s.EncryptVersion, Nonce: s.Nonce, Compressed: s.Compressed}
+	p := Packet{Label: s.Label, Encrypted: s.Encrypted, EncryptVersion: s.EncryptVersion, KeyIndex: s.KeyIndex,
+		Nonce: s.Nonce, Compressed: s.Compressed}
 	return p.EncodeOptions(keyring)
 }
 
@@ -181,11 +183,11 @@ func (s *Stream) readEncrypted(sr *streamReader, opts DecodeOptions) ([]byte, er
 	if err != nil {
 		return nil, err
 	}
-	plain, version, err := opts.Keyring.open(env, aad, "encryption")
+	plain, version, keyIndex, err := opts.Keyring.open(env, aad, "encryption")
 	if err != nil {
 		return nil, within(err, "", frameAt+streamFrameLen)
 	}
-	s.Encrypted, s.EncryptVersion = true, version
+	s.Encrypted, s.EncryptVersion, s.KeyIndex = true, version, keyIndex
 	copy(s.Nonce[:], env[1:])
 	sr.off += int(n)
 	if len(plain) == 0 {
