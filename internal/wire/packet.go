@@ -142,12 +142,6 @@ func DecodePacket(b []byte, opts DecodeOptions) (*Packet, error) {
 		}
 		base = 0
 	}
-	if len(rest) > 0 && MsgType(rest[0]) == CompoundMsg {
-		parts, _, err := splitCompound(rest[1:])
-		if err == nil {
-			p.Compound = len(parts)
-		}
-	}
 	if err := p.decodePayload(rest, limit, 0); err != nil {
 		return nil, within(err, "", base)
 	}
@@ -176,6 +170,9 @@ func (p *Packet) decodePayload(b []byte, limit, depth int) error {
 			return within(err, "", 1)
 		}
 		p.Truncated += truncated
+		if depth == 0 {
+			p.Compound = len(parts)
+		}
 		for i, part := range parts {
 			if err := p.decodePayload(part, limit, depth+1); err != nil {
 				p.PartErrors = append(p.PartErrors, within(err, "compound part "+strconv.Itoa(i), 0))
