@@ -21,8 +21,8 @@ require (
 	golang.org/x/sys v0.47.0 // indirect
 )
 
-// The root module is required (through a local replace) so that interop
-// tests can later compare rumor against real memberlist; nothing imports it yet.
+// The root module is required through a local replace so that interop code
+// can run rumor side by side with real memberlist.
 require github.com/rumorproject/rumor v0.0.0
 
 replace github.com/rumorproject/rumor => ../

@@ -168,11 +168,7 @@ func (rc *recorder) streamWritten(owner *node, side, peer string, data []byte) {
 	// The reader of these bytes is the peer; decode with its settings,
 	// falling back to the writer's own when the peer is not a node.
 	reader := owner
-	if side == "dialer" {
-		r.from, r.to = owner.name, peer
-	} else {
-		r.from, r.to = owner.name, peer
-	}
+	r.from, r.to = owner.name, peer
 	if pn := rc.nodeByName(peer); pn != nil {
 		reader = pn
 	}
@@ -191,7 +187,11 @@ func (rc *recorder) add(r *record) {
 	rc.records = append(rc.records, r)
 	rc.mu.Unlock()
 	if *verbose {
-		log.Printf("  rec #%d %s->%s %s", r.seq, r.from, r.to, r.sig())
+		var first any
+		if r.res != nil && len(r.res.Messages) > 0 {
+			first = r.res.Messages[0].Fields
+		}
+		log.Printf("  rec #%d %s->%s %s %v", r.seq, r.from, r.to, r.sig(), first)
 	}
 }
 
@@ -213,6 +213,9 @@ type nodeOpts struct {
 	indirectChecks  int // 0: default; <0: none
 	suspicionMult   int
 	pushPull        time.Duration
+	noGossip        bool // no gossip ticker: broadcasts leave only piggybacked on probes/acks
+	gossipInterval  time.Duration
+	probeInterval   time.Duration
 }
 
 type node struct {
@@ -257,10 +260,10 @@ type delegate struct {
 	queue       [][]byte
 }
 
-func (d *delegate) NodeMeta(int) []byte                  { return d.meta }
-func (d *delegate) NotifyMsg([]byte)                     {}
-func (d *delegate) LocalState(bool) []byte               { return d.state }
-func (d *delegate) MergeRemoteState(buf []byte, _ bool)  {}
+func (d *delegate) NodeMeta(int) []byte                 { return d.meta }
+func (d *delegate) NotifyMsg([]byte)                    {}
+func (d *delegate) LocalState(bool) []byte              { return d.state }
+func (d *delegate) MergeRemoteState(buf []byte, _ bool) {}
 func (d *delegate) GetBroadcasts(overhead, limit int) [][]byte {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -282,7 +285,7 @@ func (d *delegate) enqueue(msgs ...[]byte) {
 
 type pingDelegate struct{ payload []byte }
 
-func (p *pingDelegate) AckPayload() []byte                                   { return p.payload }
+func (p *pingDelegate) AckPayload() []byte                                         { return p.payload }
 func (p *pingDelegate) NotifyPingComplete(*memberlist.Node, time.Duration, []byte) {}
 
 // want is one golden file the scenario must produce.
@@ -313,6 +316,12 @@ func (s *syncBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.Write(p)
+}
+
+func (s *syncBuffer) contains(sub string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return bytes.Contains(s.b.Bytes(), []byte(sub))
 }
 
 func (s *syncBuffer) String() string {
@@ -395,6 +404,15 @@ func (s *scenario) addNode(name string, o nodeOpts) (*node, error) {
 		c.SuspicionMult = o.suspicionMult
 	}
 	c.PushPullInterval = o.pushPull
+	if o.probeInterval > 0 {
+		c.ProbeInterval = o.probeInterval
+	}
+	if o.gossipInterval > 0 {
+		c.GossipInterval = o.gossipInterval
+	}
+	if o.noGossip {
+		c.GossipInterval = 0
+	}
 	c.LogOutput = prefixWriter{w: s.logs, prefix: name + " "}
 	n.conf = c
 	ml, err := memberlist.Create(c)
@@ -420,12 +438,28 @@ func (p prefixWriter) Write(b []byte) (int, error) {
 	return len(b), nil
 }
 
-// join makes n join the cluster through target.
-func (s *scenario) join(n, target *node) error {
-	_, err := n.ml.Join([]string{target.name + "/" + target.addr()})
-	if err != nil {
-		return fmt.Errorf("%s joining %s: %w", n.name, target.name, err)
+// join makes n join the cluster through every one of targets (a push/pull
+// with each), so that convergence does not depend on gossip alone.
+func (s *scenario) join(n *node, targets ...*node) error {
+	var addrs []string
+	for _, t := range targets {
+		addrs = append(addrs, t.name+"/"+t.addr())
 	}
+	got, err := n.ml.Join(addrs)
+	if err != nil || got != len(targets) {
+		return fmt.Errorf("%s joining %v: %d of %d contacted: %v", n.name, addrs, got, len(targets), err)
+	}
+	return nil
+}
+
+// update makes n broadcast a fresh alive about itself (UpdateNode), waits
+// until n has sent it, then gives the other nodes time to re-gossip it, so
+// that the next broadcast does not share a compound with this one.
+func (s *scenario) update(n *node) error {
+	if err := n.ml.UpdateNode(3 * time.Second); err != nil {
+		return fmt.Errorf("%s UpdateNode: %w", n.name, err)
+	}
+	time.Sleep(300 * time.Millisecond)
 	return nil
 }
 
