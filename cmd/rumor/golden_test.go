@@ -1,43 +1,19 @@
 package main
 
 import (
-	"encoding/json"
-	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/rumorproject/rumor/internal/golden"
 )
 
 // goldenDir holds captures from real memberlist v0.7.0 nodes; see its
 // README.md for the format.
-var goldenDir = goldenPath()
+var goldenDir = golden.Dir(filepath.Join("..", "..", "internal", "wire", "testdata", "golden"))
 
-func goldenPath() string {
-	if d := os.Getenv("RUMOR_GOLDEN_DIR"); d != "" {
-		return d
-	}
-	return filepath.Join("..", "..", "internal", "wire", "testdata", "golden")
-}
-
-type goldenFile struct {
-	Name       string   `json:"name"`
-	Channel    string   `json:"channel"`
-	StreamSide string   `json:"stream_side"`
-	Label      string   `json:"label"`
-	KeysHex    []string `json:"keys_hex"`
-	Hex        string   `json:"hex"`
-	Layers     struct {
-		Label          bool `json:"label"`
-		Encrypted      bool `json:"encrypted"`
-		EncryptVersion int  `json:"encrypt_version"`
-		CRC            bool `json:"crc"`
-		Compressed     bool `json:"compressed"`
-		Compound       int  `json:"compound"`
-	} `json:"layers"`
-	Messages   []messageJSON `json:"messages"`
-	TrailerHex *string       `json:"trailer_hex"`
-}
+type goldenFile = golden.Vector
 
 // companionField reports whether key is one of the fields `wire decode`
 // adds to memberlist's own (see wirejson.go).
@@ -55,23 +31,12 @@ func companionField(kind, key string) bool {
 // the ones memberlist's own codec found: same kinds, types and fields (plus
 // only the documented companion fields), same layers and trailer.
 func TestGoldenWireDecode(t *testing.T) {
-	files, err := filepath.Glob(filepath.Join(goldenDir, "*.json"))
+	vectors, err := golden.Load(goldenDir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(files) == 0 {
-		t.Skipf("no golden captures in %s yet (they are produced by interop/cmd/capture; see its README.md)", goldenDir)
-	}
-	for _, file := range files {
-		raw, err := os.ReadFile(file)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var g goldenFile
-		if err := json.Unmarshal(raw, &g); err != nil {
-			t.Fatalf("%s: %v", file, err)
-		}
-		t.Run(strings.TrimSuffix(filepath.Base(file), ".json"), func(t *testing.T) {
+	for _, g := range vectors {
+		t.Run(g.Name, func(t *testing.T) {
 			args := []string{"--compact", "--hex", g.Hex}
 			if g.Label != "" {
 				args = append(args, "--label", g.Label)
@@ -110,7 +75,7 @@ func checkGolden(t *testing.T, g *goldenFile, r *decodeReport) {
 		t.Errorf("channel %s, want %s", r.Channel, g.Channel)
 	}
 	l, w := r.Layers, g.Layers
-	if (l.Label != "") != w.Label || l.Encrypted != w.Encrypted || l.EncryptVersion != w.EncryptVersion ||
+	if (l.Label != "") != w.Label || l.Encrypted != w.Encrypted || l.EncryptVersion != int(w.EncryptVersion) ||
 		l.CRC != w.CRC || l.Compressed != w.Compressed || l.Compound != w.Compound {
 		t.Errorf("layers %+v, want %+v", l, w)
 	}

@@ -3,69 +3,27 @@ package wire
 import (
 	"bytes"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"reflect"
 	"strconv"
 	"testing"
+
+	goldenfile "github.com/rumorproject/rumor/internal/golden"
 )
 
-// golden is one capture from a real memberlist v0.7.0 node; see
-// testdata/golden/README.md.
-type golden struct {
-	Name       string   `json:"name"`
-	Channel    string   `json:"channel"`
-	StreamSide string   `json:"stream_side"`
-	Label      string   `json:"label"`
-	KeysHex    []string `json:"keys_hex"`
-	Hex        string   `json:"hex"`
-	Layers     struct {
-		Label          bool  `json:"label"`
-		Encrypted      bool  `json:"encrypted"`
-		EncryptVersion uint8 `json:"encrypt_version"`
-		CRC            bool  `json:"crc"`
-		Compressed     bool  `json:"compressed"`
-		Compound       int   `json:"compound"`
-	} `json:"layers"`
-	Messages []struct {
-		Type   int                    `json:"type"`
-		Kind   string                 `json:"kind"`
-		Fields map[string]interface{} `json:"fields"`
-	} `json:"messages"`
-	TrailerHex *string `json:"trailer_hex"`
-}
+// golden is one capture from a real memberlist v0.7.0 node.
+type golden struct{ goldenfile.Vector }
 
 func loadGolden(t *testing.T) []golden {
 	t.Helper()
-	dir := filepath.Join("testdata", "golden")
-	if d := os.Getenv("RUMOR_GOLDEN_DIR"); d != "" {
-		dir = d // a fresh capture from live memberlist nodes (see .ci/run)
-	}
-	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
+	vs, err := goldenfile.Load(goldenfile.Dir(filepath.Join("testdata", "golden")))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(files) == 0 {
-		t.Fatal("no golden vectors in testdata/golden; regenerate them (see its README)")
-	}
-	var out []golden
-	for _, f := range files {
-		raw, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		dec := json.NewDecoder(bytes.NewReader(raw))
-		dec.UseNumber()
-		var g golden
-		if err := dec.Decode(&g); err != nil {
-			t.Fatalf("%s: %v", f, err)
-		}
-		if g.Name == "" {
-			g.Name = filepath.Base(f)
-		}
-		out = append(out, g)
+	out := make([]golden, len(vs))
+	for i, v := range vs {
+		out[i] = golden{v}
 	}
 	return out
 }
@@ -276,8 +234,8 @@ func (g *golden) wantFields(t *testing.T) []fieldMap {
 			switch v := v.(type) {
 			case nil:
 				f[k] = "<nil>"
-			case json.Number:
-				f[k] = v.String()
+			case float64:
+				f[k] = strconv.FormatFloat(v, 'f', -1, 64)
 			case bool:
 				f[k] = strconv.FormatBool(v)
 			case string:
@@ -356,19 +314,12 @@ func (g *golden) buildMessages(t *testing.T) []Message {
 
 type jsonFields struct {
 	t *testing.T
-	m map[string]interface{}
+	m map[string]any
 }
 
 func (f jsonFields) num(k string) int64 {
-	v, ok := f.m[k]
-	if !ok || v == nil {
-		return 0
-	}
-	n, err := v.(json.Number).Int64()
-	if err != nil {
-		f.t.Fatalf("field %s: %v", k, err)
-	}
-	return n
+	v, _ := f.m[k].(float64) // every value fits: the widest field is a uint32
+	return int64(v)
 }
 
 func (f jsonFields) str(k string) string {
