@@ -81,15 +81,23 @@ type compressHeader struct {
 	Buf  []byte
 }
 
-var compressFields = []string{"Algo", "Buf"}
+var compressFields = newFieldSet("Algo", "Buf")
 
 func (c *compressHeader) field(d *decoder, i int) error {
 	if i == 0 {
 		return readU8(d, &c.Algo)
 	}
 	// Buf is only read while decoding, so it may alias the input.
-	b, _, err := d.raw()
+	b, _, _, err := d.raw()
 	c.Buf = b
+	return err
+}
+
+func (c *compressHeader) decode(d *decoder) error {
+	it, err := d.beginStruct()
+	for i := 0; err == nil && d.next(&it, compressFields, &i, &err); {
+		err = c.field(d, i)
+	}
 	return err
 }
 
@@ -117,9 +125,9 @@ func decompress(c *compressHeader, limit int) ([]byte, error) {
 
 // decodeCompressed reads a compress message body and inflates it.
 func decodeCompressed(b []byte, limit int) ([]byte, error) {
-	d := decoder{buf: b, layer: "compress"}
+	d := newDecoder(b, 0, "compress")
 	var c compressHeader
-	if err := decodeStruct(&d, compressFields, &c); err != nil {
+	if err := c.decode(&d); err != nil {
 		return nil, err
 	}
 	return decompress(&c, limit)

@@ -35,16 +35,19 @@ const (
 	HasLabelMsg     MsgType = 244
 )
 
-var msgTypeNames = map[MsgType]string{
+var msgTypeNames = [...]string{
 	PingMsg: "ping", IndirectPingMsg: "indirect-ping", AckMsg: "ack", SuspectMsg: "suspect",
 	AliveMsg: "alive", DeadMsg: "dead", PushPullMsg: "push-pull", CompoundMsg: "compound",
 	UserMsg: "user", CompressMsg: "compress", EncryptMsg: "encrypt", NackMsg: "nack",
-	HasCRCMsg: "crc", ErrMsg: "err", HasLabelMsg: "label",
+	HasCRCMsg: "crc", ErrMsg: "err",
 }
 
 func (t MsgType) String() string {
-	if s, ok := msgTypeNames[t]; ok {
-		return s
+	if int(t) < len(msgTypeNames) {
+		return msgTypeNames[t]
+	}
+	if t == HasLabelMsg {
+		return "label"
 	}
 	return "type(" + strconv.Itoa(int(t)) + ")"
 }
@@ -54,7 +57,7 @@ func (t MsgType) String() string {
 type Message interface {
 	Type() MsgType
 	AppendTo(b []byte) []byte
-	decodeBody(d *decoder) error
+	decodeBody(d *decoder) error // seals the interface to this package's types
 }
 
 // AppendMessage appends m, type byte first, to b.
@@ -64,87 +67,56 @@ func AppendMessage(b []byte, m Message) []byte { return m.AppendTo(b) }
 // body). Trailing bytes after the body are ignored, as memberlist does.
 // Container types (compound, compress, CRC, label) are rejected: use
 // DecodePacket for whole packets.
+//
+// The strings and byte slices of a decoded message never alias b.
 func DecodeMessage(b []byte) (Message, error) {
 	if len(b) == 0 {
 		return nil, newError("message", 0, ErrTruncated, "empty message")
 	}
-	m := newPacketMessage(MsgType(b[0]))
-	if m == nil {
-		return nil, newError("message", 0, ErrUnknownType, "type "+MsgType(b[0]).String()+" is not a packet message")
+	t := MsgType(b[0])
+	d := newDecoder(b, 1, t.String())
+	d.oneStruct = true
+	return decodePacketBody(&d, t)
+}
+
+// decodePacketBody decodes the body of a message type a packet may carry as
+// a leaf. Each case calls its type's decoder directly: through an interface
+// the decoder would escape to the heap.
+func decodePacketBody(d *decoder, t MsgType) (Message, error) {
+	var m Message
+	var err error
+	switch t {
+	case PingMsg:
+		v := new(Ping)
+		m, err = v, v.decodeBody(d)
+	case IndirectPingMsg:
+		v := new(IndirectPing)
+		m, err = v, v.decodeBody(d)
+	case AckMsg:
+		v := new(Ack)
+		m, err = v, v.decodeBody(d)
+	case NackMsg:
+		v := new(Nack)
+		m, err = v, v.decodeBody(d)
+	case SuspectMsg:
+		v := new(Suspect)
+		m, err = v, v.decodeBody(d)
+	case AliveMsg:
+		v := new(Alive)
+		m, err = v, v.decodeBody(d)
+	case DeadMsg:
+		v := new(Dead)
+		m, err = v, v.decodeBody(d)
+	case UserMsg:
+		v := new(User)
+		m, err = v, v.decodeBody(d)
+	default:
+		return nil, newError("message", d.off-1, ErrUnknownType, "type "+t.String()+" is not a packet message")
 	}
-	d := decoder{buf: b, off: 1, layer: m.Type().String()}
-	if err := m.decodeBody(&d); err != nil {
+	if err != nil {
 		return nil, err
 	}
 	return m, nil
-}
-
-// newPacketMessage returns an empty message for the types a packet may carry
-// as a leaf.
-func newPacketMessage(t MsgType) Message {
-	switch t {
-	case PingMsg:
-		return new(Ping)
-	case IndirectPingMsg:
-		return new(IndirectPing)
-	case AckMsg:
-		return new(Ack)
-	case NackMsg:
-		return new(Nack)
-	case SuspectMsg:
-		return new(Suspect)
-	case AliveMsg:
-		return new(Alive)
-	case DeadMsg:
-		return new(Dead)
-	case UserMsg:
-		return new(User)
-	}
-	return nil
-}
-
-// fields decodes the fields of one struct; i indexes the struct's field
-// names in Go declaration order, which is also the order of the array form.
-type fields interface {
-	field(d *decoder, i int) error
-}
-
-// decodeStruct reads a struct in map or array form, dispatching known
-// fields to f and skipping the rest.
-func decodeStruct(d *decoder, names []string, f fields) error {
-	n, isArray, err := d.structHeader()
-	if err != nil {
-		return err
-	}
-	for k := range n {
-		i := k
-		if !isArray {
-			key, err := d.key()
-			if err != nil {
-				return err
-			}
-			i = indexOf(names, key)
-		}
-		if i < 0 || i >= len(names) {
-			if err := d.skip(0); err != nil {
-				return err
-			}
-			continue
-		}
-		if err := f.field(d, i); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func indexOf(names []string, key []byte) int {
-	for i, n := range names {
-		if n == string(key) { // no allocation: the compiler compares in place
-			return i
-		}
-	}
-	return -1
 }
 
 func readU32(d *decoder, p *uint32) error {

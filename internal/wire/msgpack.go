@@ -3,6 +3,8 @@ package wire
 import (
 	"encoding/binary"
 	"math"
+	"slices"
+	"strings"
 )
 
 // msgpack format bytes used by the subset memberlist speaks.
@@ -131,6 +133,12 @@ type decoder struct {
 	buf   []byte
 	off   int
 	layer string // for error messages
+	// The struct being decoded, and the copies its fields are sliced from.
+	structStart int // -1 outside a struct
+	structLen   int // -1 until known
+	arena       []byte
+	strs        string
+	oneStruct   bool // the input after the type byte is one struct
 	// need is set on a truncation error: how many more bytes would let the
 	// failed read make progress. Stream readers use it to read just enough.
 	need int
@@ -260,41 +268,174 @@ func (d *decoder) rawHeader() (n int, isNil, isArray bool, err error) {
 }
 
 // raw reads a str, bin or nil value, or an array of small integers (which
-// go-msgpack also accepts for a byte slice). The result aliases the input
-// except for the array form.
-func (d *decoder) raw() (b []byte, isNil bool, err error) {
+// go-msgpack also accepts for a byte slice). The result aliases the input,
+// except for the array form, which is reported as fresh.
+func (d *decoder) raw() (b []byte, isNil, fresh bool, err error) {
 	n, isNil, isArray, err := d.rawHeader()
 	if err != nil || isNil {
-		return nil, isNil, err
+		return nil, isNil, false, err
 	}
 	if !isArray {
 		b, err = d.take(n)
-		return b, false, err
+		return b, false, false, err
 	}
 	b = make([]byte, n)
 	for i := range b {
 		v, err := d.uint(math.MaxUint8)
 		if err != nil {
-			return nil, false, err
+			return nil, false, false, err
 		}
 		b[i] = byte(v)
 	}
-	return b, false, nil
+	return b, false, true, nil
 }
 
-// bytes reads a byte slice into fresh memory; nil stays nil, empty stays
-// empty and non-nil, as with go-msgpack.
+// bytes reads a byte slice; nil stays nil, empty stays empty and non-nil,
+// as with go-msgpack. The result does not alias the input.
 func (d *decoder) bytes() ([]byte, error) {
-	b, isNil, err := d.raw()
-	if err != nil || isNil {
+	b, isNil, fresh, err := d.raw()
+	switch {
+	case err != nil || isNil:
 		return nil, err
+	case fresh:
+		return b, nil
+	case !d.inStruct():
+		return append(make([]byte, 0, len(b)), b...), nil
 	}
-	return append(make([]byte, 0, len(b)), b...), nil
+	o := d.off - len(b) - d.structStart
+	d.ensureArena()
+	return d.arena[o : o+len(b) : o+len(b)], nil
 }
 
+// string reads a string. It does not alias the input.
 func (d *decoder) string() (string, error) {
-	b, _, err := d.raw()
-	return string(b), err
+	b, _, fresh, err := d.raw()
+	if err != nil || len(b) == 0 || fresh || !d.inStruct() {
+		return string(b), err
+	}
+	o := d.off - len(b) - d.structStart
+	d.ensureStrings()
+	return d.strs[o : o+len(b)], nil
+}
+
+// The strings and byte slices of one struct are sliced out of one copy of
+// the struct's bytes (one allocation for each kind, made on first use)
+// rather than copied one by one: decoding allocates per struct, not per
+// field. A kept field therefore keeps its struct's bytes (a few hundred at
+// most) alive, never more.
+
+func (d *decoder) inStruct() bool { return d.structStart >= 0 }
+
+// newDecoder returns a decoder positioned at off in buf.
+func newDecoder(buf []byte, off int, layer string) decoder {
+	return decoder{buf: buf, off: off, layer: layer, structStart: -1, structLen: -1}
+}
+
+// structEnd finds where the current struct ends by skipping over it; a
+// truncated struct extends to the end of the input. When the input holds
+// one struct (a message body), the end of the input is close enough and
+// costs no second pass.
+func (d *decoder) structEnd() int {
+	if d.oneStruct {
+		return len(d.buf)
+	}
+	if d.structLen < 0 {
+		save := d.off
+		d.off = d.structStart
+		if d.skip(0) == nil {
+			d.structLen = d.off - d.structStart
+		} else {
+			d.structLen = len(d.buf) - d.structStart
+		}
+		d.off, d.need = save, 0
+	}
+	return d.structStart + d.structLen
+}
+
+func (d *decoder) ensureArena() {
+	if d.arena == nil {
+		src := d.buf[d.structStart:d.structEnd()]
+		d.arena = make([]byte, len(src))
+		copy(d.arena, src)
+	}
+}
+
+func (d *decoder) ensureStrings() {
+	if d.strs == "" {
+		d.strs = string(d.buf[d.structStart:d.structEnd()])
+	}
+}
+
+// structIter walks the fields of one struct.
+type structIter struct {
+	n, k    int
+	isArray bool
+}
+
+// beginStruct reads a struct header and starts a new arena for its fields.
+func (d *decoder) beginStruct() (structIter, error) {
+	d.structStart, d.structLen, d.arena, d.strs = d.off, -1, nil, ""
+	n, isArray, err := d.structHeader()
+	return structIter{n: n, isArray: isArray}, err
+}
+
+// fieldSet names a struct's fields in Go declaration order (the order of
+// the array form) and remembers the order go-msgpack writes them in (sorted
+// by name), so that a well-formed key is matched with one comparison.
+type fieldSet struct {
+	names []string
+	wire  []int // wire[k] = index in names of the k-th key go-msgpack writes
+}
+
+func newFieldSet(names ...string) *fieldSet {
+	wire := make([]int, len(names))
+	for i := range wire {
+		wire[i] = i
+	}
+	slices.SortFunc(wire, func(a, b int) int { return strings.Compare(names[a], names[b]) })
+	return &fieldSet{names: names, wire: wire}
+}
+
+// next advances to the struct's next known field, skipping unknown ones as
+// go-msgpack does, and sets *i to its index in fs.names. It returns false
+// after the last field, or with *err set.
+func (d *decoder) next(it *structIter, fs *fieldSet, i *int, err *error) bool {
+	for it.k < it.n {
+		k := it.k
+		it.k++
+		idx := k
+		if !it.isArray {
+			key, e := d.key()
+			if e != nil {
+				*err = e
+				return false
+			}
+			if k < len(fs.wire) && fs.names[fs.wire[k]] == string(key) {
+				idx = fs.wire[k]
+			} else {
+				idx = indexOf(fs.names, key)
+			}
+		}
+		if idx >= 0 && idx < len(fs.names) {
+			*i = idx
+			return true
+		}
+		if e := d.skip(0); e != nil {
+			*err = e
+			return false
+		}
+	}
+	return false
+}
+
+// indexOf finds a field name; the compiler compares string(key) in place.
+func indexOf(names []string, key []byte) int {
+	for i, n := range names {
+		if n == string(key) {
+			return i
+		}
+	}
+	return -1
 }
 
 // integer reads any msgpack integer. neg reports a negative value held in v

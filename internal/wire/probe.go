@@ -12,7 +12,7 @@ type Ping struct {
 	SourceNode string
 }
 
-var pingFields = []string{"SeqNo", "Node", "SourceAddr", "SourcePort", "SourceNode"}
+var pingFields = newFieldSet("SeqNo", "Node", "SourceAddr", "SourcePort", "SourceNode")
 
 func (*Ping) Type() MsgType { return PingMsg }
 
@@ -24,7 +24,13 @@ func (m *Ping) AppendTo(b []byte) []byte {
 	return appendSource(b, m.SourceAddr, m.SourcePort, m.SourceNode)
 }
 
-func (m *Ping) decodeBody(d *decoder) error { return decodeStruct(d, pingFields, m) }
+func (m *Ping) decodeBody(d *decoder) error {
+	it, err := d.beginStruct()
+	for i := 0; err == nil && d.next(&it, pingFields, &i, &err); {
+		err = m.field(d, i)
+	}
+	return err
+}
 
 func (m *Ping) field(d *decoder, i int) error {
 	switch i {
@@ -55,7 +61,7 @@ type IndirectPing struct {
 	SourceNode string
 }
 
-var indirectPingFields = []string{"SeqNo", "Target", "Port", "Node", "Nack", "SourceAddr", "SourcePort", "SourceNode"}
+var indirectPingFields = newFieldSet("SeqNo", "Target", "Port", "Node", "Nack", "SourceAddr", "SourcePort", "SourceNode")
 
 func (*IndirectPing) Type() MsgType { return IndirectPingMsg }
 
@@ -71,7 +77,11 @@ func (m *IndirectPing) AppendTo(b []byte) []byte {
 }
 
 func (m *IndirectPing) decodeBody(d *decoder) error {
-	return decodeStruct(d, indirectPingFields, m)
+	it, err := d.beginStruct()
+	for i := 0; err == nil && d.next(&it, indirectPingFields, &i, &err); {
+		err = m.field(d, i)
+	}
+	return err
 }
 
 func (m *IndirectPing) field(d *decoder, i int) error {
@@ -131,7 +141,7 @@ type Ack struct {
 	Payload []byte
 }
 
-var ackFields = []string{"SeqNo", "Payload"}
+var ackFields = newFieldSet("SeqNo", "Payload")
 
 func (*Ack) Type() MsgType { return AckMsg }
 
@@ -141,7 +151,13 @@ func (m *Ack) AppendTo(b []byte) []byte {
 	return appendUint(appendKey(b, "SeqNo"), uint64(m.SeqNo))
 }
 
-func (m *Ack) decodeBody(d *decoder) error { return decodeStruct(d, ackFields, m) }
+func (m *Ack) decodeBody(d *decoder) error {
+	it, err := d.beginStruct()
+	for i := 0; err == nil && d.next(&it, ackFields, &i, &err); {
+		err = m.field(d, i)
+	}
+	return err
+}
 
 func (m *Ack) field(d *decoder, i int) error {
 	if i == 0 {
@@ -155,7 +171,7 @@ type Nack struct {
 	SeqNo uint32
 }
 
-var nackFields = []string{"SeqNo"}
+var nackFields = newFieldSet("SeqNo")
 
 func (*Nack) Type() MsgType { return NackMsg }
 
@@ -164,6 +180,12 @@ func (m *Nack) AppendTo(b []byte) []byte {
 	return appendUint(appendKey(b, "SeqNo"), uint64(m.SeqNo))
 }
 
-func (m *Nack) decodeBody(d *decoder) error { return decodeStruct(d, nackFields, m) }
+func (m *Nack) decodeBody(d *decoder) error {
+	it, err := d.beginStruct()
+	for i := 0; err == nil && d.next(&it, nackFields, &i, &err); {
+		err = m.field(d, i)
+	}
+	return err
+}
 
 func (m *Nack) field(d *decoder, _ int) error { return readU32(d, &m.SeqNo) }

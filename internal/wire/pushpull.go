@@ -46,7 +46,7 @@ type PushNodeState struct {
 	Vsn         []byte
 }
 
-var pushNodeFields = []string{"Name", "Addr", "Port", "Meta", "Incarnation", "State", "Vsn"}
+var pushNodeFields = newFieldSet("Name", "Addr", "Port", "Meta", "Incarnation", "State", "Vsn")
 
 func (s *PushNodeState) appendTo(b []byte) []byte {
 	b = appendMapHeader(b, 7)
@@ -80,6 +80,14 @@ func (s *PushNodeState) field(d *decoder, i int) error {
 	}
 }
 
+func (s *PushNodeState) decode(d *decoder) error {
+	it, err := d.beginStruct()
+	for i := 0; err == nil && d.next(&it, pushNodeFields, &i, &err); {
+		err = s.field(d, i)
+	}
+	return err
+}
+
 // PushPull is a full state exchange: the sender's whole member table and
 // the application's state. Join is set when the dialer is joining. It travels
 // only on streams.
@@ -96,7 +104,7 @@ type pushPullHeader struct {
 	Join         bool
 }
 
-var pushPullHeaderFields = []string{"Nodes", "UserStateLen", "Join"}
+var pushPullHeaderFields = newFieldSet("Nodes", "UserStateLen", "Join")
 
 func (h *pushPullHeader) field(d *decoder, i int) error {
 	switch i {
@@ -107,6 +115,14 @@ func (h *pushPullHeader) field(d *decoder, i int) error {
 	default:
 		return readBool(d, &h.Join)
 	}
+}
+
+func (h *pushPullHeader) decode(d *decoder) error {
+	it, err := d.beginStruct()
+	for i := 0; err == nil && d.next(&it, pushPullHeaderFields, &i, &err); {
+		err = h.field(d, i)
+	}
+	return err
 }
 
 func (*PushPull) Type() MsgType { return PushPullMsg }
@@ -126,21 +142,19 @@ func (m *PushPull) AppendTo(b []byte) []byte {
 
 func (m *PushPull) decodeBody(d *decoder) error {
 	var h pushPullHeader
-	if err := decodeStruct(d, pushPullHeaderFields, &h); err != nil {
+	if err := h.decode(d); err != nil {
 		return err
 	}
 	if err := m.checkHeader(d, h); err != nil {
 		return err
 	}
 	m.Join = h.Join
-	// Each entry is at least one byte, so the count cannot ask for more
-	// memory than the input justifies.
-	if h.Nodes > d.remaining() {
-		return d.truncated(h.Nodes - d.remaining())
-	}
-	m.Nodes = make([]PushNodeState, h.Nodes)
-	for i := range m.Nodes {
-		if err := decodeStruct(d, pushNodeFields, &m.Nodes[i]); err != nil {
+	// Each entry takes at least one byte, so size the slice by what the
+	// input can hold, not by the count it claims.
+	m.Nodes = make([]PushNodeState, 0, min(h.Nodes, d.remaining()))
+	for i := range h.Nodes {
+		m.Nodes = append(m.Nodes, PushNodeState{})
+		if err := m.Nodes[i].decode(d); err != nil {
 			return err
 		}
 	}
@@ -169,9 +183,17 @@ type userMsgHeader struct {
 	UserMsgLen int
 }
 
-var userMsgHeaderFields = []string{"UserMsgLen"}
+var userMsgHeaderFields = newFieldSet("UserMsgLen")
 
 func (h *userMsgHeader) field(d *decoder, _ int) error { return readInt(d, &h.UserMsgLen) }
+
+func (h *userMsgHeader) decode(d *decoder) error {
+	it, err := d.beginStruct()
+	for i := 0; err == nil && d.next(&it, userMsgHeaderFields, &i, &err); {
+		err = h.field(d, i)
+	}
+	return err
+}
 
 func appendUserStream(b []byte, payload []byte) []byte {
 	b = appendMapHeader(append(b, byte(UserMsg)), 1)
@@ -183,7 +205,7 @@ func appendUserStream(b []byte, payload []byte) []byte {
 // byte): a header with the length, then the payload.
 func decodeUserStream(d *decoder) (*User, error) {
 	var h userMsgHeader
-	if err := decodeStruct(d, userMsgHeaderFields, &h); err != nil {
+	if err := h.decode(d); err != nil {
 		return nil, err
 	}
 	if h.UserMsgLen < 0 || h.UserMsgLen > MaxUserMsgBytes {

@@ -16,7 +16,7 @@ type Dead struct {
 	From        string
 }
 
-var accusationFields = []string{"Incarnation", "Node", "From"}
+var accusationFields = newFieldSet("Incarnation", "Node", "From")
 
 func (*Suspect) Type() MsgType { return SuspectMsg }
 
@@ -25,7 +25,7 @@ func (m *Suspect) AppendTo(b []byte) []byte {
 }
 
 func (m *Suspect) decodeBody(d *decoder) error {
-	return decodeStruct(d, accusationFields, (*accusation)(m))
+	return (*accusation)(m).decode(d)
 }
 
 func (*Dead) Type() MsgType { return DeadMsg }
@@ -35,7 +35,7 @@ func (m *Dead) AppendTo(b []byte) []byte {
 }
 
 func (m *Dead) decodeBody(d *decoder) error {
-	return decodeStruct(d, accusationFields, (*accusation)((*Suspect)(m)))
+	return (*accusation)((*Suspect)(m)).decode(d)
 }
 
 // Left reports whether the dead message is a node's own graceful leave.
@@ -54,6 +54,14 @@ func (m *accusation) field(d *decoder, i int) error {
 	default:
 		return readString(d, &m.From)
 	}
+}
+
+func (m *accusation) decode(d *decoder) error {
+	it, err := d.beginStruct()
+	for i := 0; err == nil && d.next(&it, accusationFields, &i, &err); {
+		err = m.field(d, i)
+	}
+	return err
 }
 
 func appendAccusation(b []byte, inc uint32, node, from string) []byte {
@@ -76,7 +84,7 @@ type Alive struct {
 	Vsn         []byte
 }
 
-var aliveFields = []string{"Incarnation", "Node", "Addr", "Port", "Meta", "Vsn"}
+var aliveFields = newFieldSet("Incarnation", "Node", "Addr", "Port", "Meta", "Vsn")
 
 func (*Alive) Type() MsgType { return AliveMsg }
 
@@ -90,7 +98,13 @@ func (m *Alive) AppendTo(b []byte) []byte {
 	return appendBytes(appendKey(b, "Vsn"), m.Vsn)
 }
 
-func (m *Alive) decodeBody(d *decoder) error { return decodeStruct(d, aliveFields, m) }
+func (m *Alive) decodeBody(d *decoder) error {
+	it, err := d.beginStruct()
+	for i := 0; err == nil && d.next(&it, aliveFields, &i, &err); {
+		err = m.field(d, i)
+	}
+	return err
+}
 
 func (m *Alive) field(d *decoder, i int) error {
 	switch i {
@@ -131,7 +145,7 @@ type ErrResp struct {
 	Error string
 }
 
-var errRespFields = []string{"Error"}
+var errRespFields = newFieldSet("Error")
 
 func (*ErrResp) Type() MsgType { return ErrMsg }
 
@@ -140,6 +154,12 @@ func (m *ErrResp) AppendTo(b []byte) []byte {
 	return appendString(appendKey(b, "Error"), m.Error)
 }
 
-func (m *ErrResp) decodeBody(d *decoder) error { return decodeStruct(d, errRespFields, m) }
+func (m *ErrResp) decodeBody(d *decoder) error {
+	it, err := d.beginStruct()
+	for i := 0; err == nil && d.next(&it, errRespFields, &i, &err); {
+		err = m.field(d, i)
+	}
+	return err
+}
 
 func (m *ErrResp) field(d *decoder, _ int) error { return readString(d, &m.Error) }

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"slices"
 	"strconv"
 )
 
@@ -20,31 +21,33 @@ const streamFrameLen = 5
 // The label header is not included: only the dialer writes it, once, with
 // AppendLabelHeader before its message.
 func AppendStream(dst []byte, m Message, opts EncodeOptions) ([]byte, error) {
-	var payload []byte
-	if u, ok := m.(*User); ok {
-		payload = appendUserStream(nil, u.Payload)
-	} else {
-		payload = m.AppendTo(nil)
-	}
-	if opts.Compress {
-		payload = AppendCompressed(nil, payload)
-	}
 	if opts.Keyring == nil {
-		return append(dst, payload...), nil
+		return appendStreamPayload(dst, m, opts.Compress), nil
 	}
 	if len(opts.Label) > MaxLabelLen {
 		return dst, errors.New("wire: label of " + strconv.Itoa(len(opts.Label)) + " bytes, want at most 255")
 	}
 	frame := len(dst)
-	n := encryptedLen(opts.EncryptVersion, len(payload))
-	dst = binary.BigEndian.AppendUint32(append(dst, byte(EncryptMsg)), uint32(n))
-	aad := append(append(make([]byte, 0, streamFrameLen+len(opts.Label)), dst[frame:]...), opts.Label...)
+	dst = append(dst, byte(EncryptMsg), 0, 0, 0, 0) // length patched below
 	dst, ptStart, err := appendEnvelopeHead(dst, opts.EncryptVersion, opts.Rand)
 	if err != nil {
 		return dst, err
 	}
-	dst = append(dst, payload...)
+	dst = appendStreamPayload(dst, m, opts.Compress)
+	binary.BigEndian.PutUint32(dst[frame+1:], uint32(encryptedLen(opts.EncryptVersion, len(dst)-ptStart)))
+	aad := append(append(make([]byte, 0, streamFrameLen+len(opts.Label)), dst[frame:frame+streamFrameLen]...), opts.Label...)
 	return opts.Keyring.appendSealed(dst, ptStart, opts.EncryptVersion, aad), nil
+}
+
+// appendStreamPayload appends m in its stream form, compressed if asked.
+func appendStreamPayload(dst []byte, m Message, compress bool) []byte {
+	if compress {
+		return AppendCompressed(dst, appendStreamPayload(nil, m, false))
+	}
+	if u, ok := m.(*User); ok {
+		return appendUserStream(dst, u.Payload)
+	}
+	return m.AppendTo(dst)
 }
 
 // Stream is one decoded stream message and the layers it came in.
@@ -130,7 +133,7 @@ func readStream(sr *streamReader, opts DecodeOptions) (*Stream, error) {
 		}
 		sr.off++
 		var c compressHeader
-		if err := sr.unit("compress", func(d *decoder) error { return decodeStruct(d, compressFields, &c) }); err != nil {
+		if err := sr.unit("compress", c.decode); err != nil {
 			return nil, err
 		}
 		plain, err := decompress(&c, limit)
@@ -204,31 +207,60 @@ func readStreamMessage(sr *streamReader) (Message, error) {
 	}
 	typ := MsgType(t[0])
 	sr.off++
-	switch typ {
-	case PushPullMsg:
+	if sr.r == nil {
+		// Everything is in memory (a capture, or a decrypted or decompressed
+		// payload): decode in one pass.
+		d := newDecoder(sr.buf, sr.off, typ.String())
+		d.oneStruct = typ != PushPullMsg && typ != UserMsg
+		m, err := decodeStreamBody(&d, typ)
+		sr.off = d.off
+		if err != nil {
+			return nil, within(err, sr.layer, sr.base)
+		}
+		return m, nil
+	}
+	// From a socket: decode one piece at a time, reading only as needed.
+	if typ == PushPullMsg {
 		return readPushPull(sr)
-	case UserMsg:
-		var u *User
-		err := sr.unit("user", func(d *decoder) (err error) { u, err = decodeUserStream(d); return err })
-		return u, err
-	case ErrMsg:
-		m := &ErrResp{}
-		return m, sr.unit("err", m.decodeBody)
 	}
-	m := newPacketMessage(typ)
-	if m == nil {
-		return nil, newError("stream", sr.base+sr.off-1, ErrUnknownType, "type "+typ.String()+" is not a stream message")
-	}
-	return m, sr.unit(typ.String(), m.decodeBody)
+	var m Message
+	err = sr.unit(typ.String(), func(d *decoder) (err error) {
+		m, err = decodeStreamBody(d, typ)
+		return err
+	})
+	return m, err
 }
 
-// readPushPull reads a push-pull piece by piece, so that a stream read from
-// a socket only buffers one node state beyond what it has decoded.
+// decodeStreamBody decodes the body of a message as a stream carries it.
+func decodeStreamBody(d *decoder, typ MsgType) (Message, error) {
+	switch typ {
+	case PushPullMsg:
+		m := &PushPull{}
+		if err := m.decodeBody(d); err != nil {
+			return nil, err
+		}
+		return m, nil
+	case UserMsg:
+		return decodeUserStream(d)
+	case ErrMsg:
+		m := &ErrResp{}
+		if err := m.decodeBody(d); err != nil {
+			return nil, err
+		}
+		return m, nil
+	case CompoundMsg, CompressMsg, EncryptMsg, HasCRCMsg, HasLabelMsg:
+		return nil, newError("stream", d.off-1, ErrUnknownType, "type "+typ.String()+" is not a stream message")
+	}
+	return decodePacketBody(d, typ)
+}
+
+// readPushPull reads a push-pull from a socket piece by piece, so that it
+// only buffers one node state beyond what it has decoded.
 func readPushPull(sr *streamReader) (*PushPull, error) {
 	var h pushPullHeader
 	m := &PushPull{}
 	err := sr.unit("push-pull header", func(d *decoder) error {
-		if err := decodeStruct(d, pushPullHeaderFields, &h); err != nil {
+		if err := h.decode(d); err != nil {
 			return err
 		}
 		return m.checkHeader(d, h)
@@ -240,13 +272,11 @@ func readPushPull(sr *streamReader) (*PushPull, error) {
 	// Grow the slice as entries arrive rather than trusting the count.
 	m.Nodes = make([]PushNodeState, 0, min(h.Nodes, 1024))
 	for i := range h.Nodes {
-		var st PushNodeState
-		if err := sr.unit("push-pull node "+strconv.Itoa(i), func(d *decoder) error {
-			return decodeStruct(d, pushNodeFields, &st)
-		}); err != nil {
-			return nil, err
+		m.Nodes = append(m.Nodes, PushNodeState{})
+		st := &m.Nodes[i]
+		if err := sr.unit("push-pull node", st.decode); err != nil {
+			return nil, within(err, "node "+strconv.Itoa(i), 0)
 		}
-		m.Nodes = append(m.Nodes, st)
 	}
 	if h.UserStateLen > 0 {
 		b, err := sr.peek(h.UserStateLen, "push-pull user state")
@@ -289,12 +319,14 @@ func (sr *streamReader) fill(n int, layer string) error {
 		if len(sr.buf) >= sr.max {
 			return newError(sr.name(layer), sr.base+sr.off, ErrTooLarge, "stream over "+strconv.Itoa(sr.max)+" bytes")
 		}
-		// Read in chunks that grow with what has arrived, so memory follows
-		// the bytes received, not the lengths a peer claims.
-		want := min(max(len(sr.buf), 4096), sr.max-len(sr.buf))
+		// Grow only when full, doubling with what has arrived, so memory
+		// follows the bytes received, not the lengths a peer claims, and a
+		// peer sending small segments costs no more than one big read.
+		if len(sr.buf) == cap(sr.buf) {
+			sr.buf = slices.Grow(sr.buf, max(len(sr.buf), 4096))
+		}
 		start := len(sr.buf)
-		sr.buf = append(sr.buf, make([]byte, want)...)
-		got, err := sr.r.Read(sr.buf[start:])
+		got, err := sr.r.Read(sr.buf[start:min(cap(sr.buf), sr.max)])
 		sr.buf = sr.buf[:start+got]
 		if got == 0 && err == nil {
 			if sr.stuck++; sr.stuck > 100 {
@@ -316,7 +348,7 @@ func (sr *streamReader) fill(n int, layer string) error {
 // the decoder reports the unit is truncated.
 func (sr *streamReader) unit(layer string, decode func(d *decoder) error) error {
 	for {
-		d := decoder{buf: sr.buf[sr.off:], layer: layer}
+		d := newDecoder(sr.buf[sr.off:], 0, layer)
 		err := decode(&d)
 		if err == nil {
 			sr.off += d.off

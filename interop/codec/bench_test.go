@@ -1,0 +1,496 @@
+package codec
+
+import (
+	"bytes"
+	"compress/lzw"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"testing"
+
+	"github.com/rumorproject/rumor/internal/wire"
+)
+
+// The benchmark set mirrors internal/wire/bench_test.go value for value and
+// name for name.
+//
+//	BenchmarkCodec/impl={rumor,gomsgpack}/op={encode,decode}/msg=NAME
+//
+// runs both implementations in one go (benchstat -col /impl), and
+// BenchmarkEncode/NAME and BenchmarkDecode/NAME run go-msgpack alone under
+// the names the root module's rumor benchmarks use, so that
+// `benchstat rumor.txt gomsgpack.txt` lines them up.
+//
+// The go-msgpack side does what memberlist v0.7.0 does: a new handle and
+// encoder per message into a fresh bytes.Buffer, a new decoder over a
+// bytes.Reader per message, a new AES cipher per packet. The rumor side
+// encodes into a reused buffer, as rumor's runtime does.
+
+var (
+	benchKey   = []byte("0123456789abcdef")
+	benchVsn   = []byte{1, 5, 2, 0, 0, 0}
+	benchMeta  = []byte("role=web,dc=eu-west-1,rack=r17,version=1.4.2")
+	benchUser  = bytes.Repeat([]byte("user-event:deploy;"), 15)
+	benchPing  = &wire.Ping{SeqNo: 184467, Node: "node-017.eu-west-1", SourceAddr: []byte{10, 0, 1, 3}, SourcePort: 7946, SourceNode: "node-003.eu-west-1"}
+	benchAlive = func(i int) *wire.Alive {
+		return &wire.Alive{Incarnation: uint32(40 + i), Node: fmt.Sprintf("node-%03d.eu-west-1", i), Addr: []byte{10, 0, 1, byte(i)}, Port: 7946, Meta: benchMeta, Vsn: benchVsn}
+	}
+)
+
+type benchMessage struct {
+	name   string
+	msg    wire.Message
+	stream bool
+}
+
+func benchMessages() []benchMessage {
+	return []benchMessage{
+		{name: "ping", msg: benchPing},
+		{name: "indirect-ping", msg: &wire.IndirectPing{SeqNo: 184468, Target: []byte{10, 0, 1, 17}, Port: 7946, Node: "node-017.eu-west-1", Nack: true,
+			SourceAddr: []byte{10, 0, 1, 3}, SourcePort: 7946, SourceNode: "node-003.eu-west-1"}},
+		{name: "ack", msg: &wire.Ack{SeqNo: 184467}},
+		{name: "ack-payload", msg: &wire.Ack{SeqNo: 184467, Payload: []byte("rtt-coordinate:0.0031,0.0007,-0.0012")}},
+		{name: "nack", msg: &wire.Nack{SeqNo: 184468}},
+		{name: "suspect", msg: &wire.Suspect{Incarnation: 41, Node: "node-017.eu-west-1", From: "node-003.eu-west-1"}},
+		{name: "alive", msg: benchAlive(17)},
+		{name: "dead", msg: &wire.Dead{Incarnation: 41, Node: "node-017.eu-west-1", From: "node-003.eu-west-1"}},
+		{name: "user", msg: &wire.User{Payload: benchUser}},
+		{name: "err", msg: &wire.ErrResp{Error: "push/pull: remote node name does not match"}, stream: true},
+	}
+}
+
+func benchGossip() []wire.Message {
+	return []wire.Message{
+		benchPing,
+		benchAlive(21),
+		&wire.Suspect{Incarnation: 41, Node: "node-017.eu-west-1", From: "node-003.eu-west-1"},
+		benchAlive(22),
+		&wire.Dead{Incarnation: 7, Node: "node-030.eu-west-1", From: "node-030.eu-west-1"},
+		benchAlive(23),
+	}
+}
+
+func benchPushPull(n int) *wire.PushPull {
+	m := &wire.PushPull{Join: false, Nodes: make([]wire.PushNodeState, n)}
+	for i := range m.Nodes {
+		m.Nodes[i] = wire.PushNodeState{Name: fmt.Sprintf("node-%04d.eu-west-1", i), Addr: []byte{10, 0, byte(i >> 8), byte(i)},
+			Port: 7946, Meta: benchMeta, Incarnation: uint32(3 * i), State: wire.NodeState(i % 4), Vsn: benchVsn}
+	}
+	return m
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
+// benchCase is one benchmarked value with both implementations of both
+// directions. Encoders return the bytes they produced (rumor's into the
+// buffer they are given); decoders take the encoding made in setup.
+type benchCase struct {
+	name     string
+	rumorEnc func(buf []byte) []byte
+	gmEnc    func() []byte
+	input    []byte // the encoding both decoders read; both encoders produce it
+	rumorDec func([]byte) error
+	gmDec    func([]byte) error
+	// encodeOnly marks variants of another case's encoder; their decode
+	// is that case's.
+	encodeOnly bool
+}
+
+// --- rumor ------------------------------------------------------------------
+
+type compoundEncoder struct {
+	parts [][]byte
+	store []byte
+}
+
+func (c *compoundEncoder) append(dst []byte, msgs []wire.Message) []byte {
+	c.parts, c.store = c.parts[:0], c.store[:0]
+	for _, m := range msgs {
+		start := len(c.store)
+		c.store = m.AppendTo(c.store)
+		c.parts = append(c.parts, c.store[start:])
+	}
+	return must(wire.AppendCompound(dst, c.parts...))
+}
+
+// appendCompoundInPlace lays out a compound of msgs directly in dst,
+// reserving the length table and appending each message after it.
+func appendCompoundInPlace(dst []byte, msgs []wire.Message) []byte {
+	dst = append(dst, byte(wire.CompoundMsg), byte(len(msgs)))
+	table := len(dst)
+	dst = append(dst, make([]byte, 2*len(msgs))...)
+	for i, m := range msgs {
+		start := len(dst)
+		dst = m.AppendTo(dst)
+		binary.BigEndian.PutUint16(dst[table+2*i:], uint16(len(dst)-start))
+	}
+	return dst
+}
+
+func rumorMessage(in []byte) error { _, err := wire.DecodeMessage(in); return err }
+
+func rumorStream(opts wire.DecodeOptions) func([]byte) error {
+	return func(in []byte) error { _, err := wire.DecodeStream(in, opts); return err }
+}
+
+func rumorPacket(opts wire.DecodeOptions) func([]byte) error {
+	return func(in []byte) error { _, err := wire.DecodePacket(in, opts); return err }
+}
+
+// --- go-msgpack as memberlist uses it ---------------------------------------
+
+// gmLeaf decodes one message as memberlist's packet handler does: the type
+// byte picks a struct, the rest goes through a new decoder.
+func gmLeaf(in []byte) error {
+	if len(in) == 0 {
+		return errors.New("empty message")
+	}
+	switch in[0] {
+	case mlUser:
+		// handed to the delegate as is
+		return nil
+	case mlCompound:
+		return gmCompound(in[1:])
+	case mlCompress:
+		return gmCompressed(in[1:])
+	}
+	return gmDecode(in[1:], newML(in[0]))
+}
+
+func gmCompound(body []byte) error {
+	if len(body) == 0 {
+		return errors.New("no part count")
+	}
+	// memberlist first copies the length table into a []uint16.
+	n := int(body[0])
+	if len(body) < 1+2*n {
+		return errors.New("short length table")
+	}
+	lengths := make([]uint16, n)
+	for i := range lengths {
+		lengths[i] = binary.BigEndian.Uint16(body[1+2*i:])
+	}
+	rest := body[1+2*n:]
+	var parts [][]byte
+	for _, l := range lengths {
+		if int(l) > len(rest) {
+			break
+		}
+		parts = append(parts, rest[:l])
+		rest = rest[l:]
+	}
+	for _, p := range parts {
+		if err := gmLeaf(p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func gmCompressed(body []byte) error {
+	var c mlCompressMsg
+	if err := gmDecode(body, &c); err != nil {
+		return err
+	}
+	r := lzw.NewReader(bytes.NewReader(c.Buf), lzw.LSB, 8)
+	var out bytes.Buffer
+	if _, err := io.Copy(&out, r); err != nil {
+		return err
+	}
+	_ = r.Close()
+	return gmLeaf(out.Bytes())
+}
+
+// gmPacket decodes a UDP packet: decrypt (a new cipher per key and packet),
+// check the CRC, then the payload.
+func gmPacket(keys [][]byte) func([]byte) error {
+	return func(in []byte) error {
+		if keys != nil {
+			var err error
+			if in, err = open(keys, in, nil); err != nil {
+				return err
+			}
+		}
+		if len(in) >= 5 && in[0] == mlCRC {
+			if crc32.ChecksumIEEE(in[5:]) != binary.BigEndian.Uint32(in[1:5]) {
+				return errors.New("bad crc")
+			}
+			in = in[5:]
+		}
+		return gmLeaf(in)
+	}
+}
+
+// gmEncodeCompound encodes each message through go-msgpack, then lays out
+// the compound.
+func gmEncodeCompound(msgs []any) []byte {
+	parts := make([][]byte, len(msgs))
+	for i, m := range msgs {
+		parts[i] = gmEncodeAny(m)
+	}
+	return compoundOf(parts)
+}
+
+// gmValue is a memberlist-shaped value with its type byte, built before
+// the benchmark loop (memberlist builds its structs before encoding too).
+type gmValue struct {
+	typ byte
+	v   any
+}
+
+func gmEncodeAny(m any) []byte {
+	switch m := m.(type) {
+	case gmValue:
+		return must(gmEncode(m.typ, m.v))
+	case []byte: // a user message: type byte and payload
+		return append([]byte{mlUser}, m...)
+	}
+	panic(fmt.Sprintf("gmEncodeAny: %T", m))
+}
+
+func gmValueOf(m wire.Message) any {
+	if u, ok := m.(*wire.User); ok {
+		return u.Payload
+	}
+	typ, v := toML(m)
+	return gmValue{typ, v}
+}
+
+// gmPacketEncode wraps a payload as memberlist's packet sender does:
+// compress if smaller, CRC, then encrypt with a nonce from crypto/rand.
+func gmPacketEncode(payload []byte, compress bool, key []byte) []byte {
+	msg := payload
+	if compress {
+		if c := must(compressOf(msg)); len(c) < len(msg) {
+			msg = c
+		}
+	}
+	msg = crcOf(msg)
+	if key != nil {
+		var buf bytes.Buffer
+		buf.Write(must(seal(1, key, rand.Reader, msg, nil)))
+		msg = buf.Bytes()
+	}
+	return msg
+}
+
+func gmPushPullDecode(in []byte) error {
+	if len(in) == 0 || in[0] != mlPushPull {
+		return errors.New("not a push-pull")
+	}
+	_, err := gmDecodePushPull(in[1:])
+	return err
+}
+
+func gmUserStreamDecode(in []byte) error {
+	_, err := gmDecodeUserStream(in[1:])
+	return err
+}
+
+func gmErrDecode(in []byte) error {
+	var e mlErrResp
+	return gmDecode(in[1:], &e)
+}
+
+// --- the set ----------------------------------------------------------------
+
+func benchCases() []benchCase {
+	var cases []benchCase
+	for _, c := range benchMessages() {
+		m := c.msg
+		gv := gmValueOf(m)
+		bc := benchCase{
+			name:     c.name,
+			rumorEnc: func(buf []byte) []byte { return m.AppendTo(buf) },
+			gmEnc:    func() []byte { return gmEncodeAny(gv) },
+			input:    m.AppendTo(nil),
+			rumorDec: rumorMessage,
+			gmDec:    gmLeaf,
+		}
+		if c.stream {
+			bc.rumorDec, bc.gmDec = rumorStream(wire.DecodeOptions{StreamReply: true}), gmErrDecode
+		}
+		cases = append(cases, bc)
+	}
+	userStream := &wire.User{Payload: benchUser}
+	cases = append(cases, benchCase{
+		name:     "user-stream",
+		rumorEnc: func(buf []byte) []byte { return must(wire.AppendStream(buf, userStream, wire.EncodeOptions{})) },
+		gmEnc:    func() []byte { return must(gmEncodeUserStream(benchUser)) },
+		input:    must(wire.AppendStream(nil, userStream, wire.EncodeOptions{})),
+		rumorDec: rumorStream(wire.DecodeOptions{}),
+		gmDec:    gmUserStreamDecode,
+	})
+
+	gossip := benchGossip()
+	gmGossip := make([]any, len(gossip))
+	for i, m := range gossip {
+		gmGossip[i] = gmValueOf(m)
+	}
+	var enc compoundEncoder
+	compound := enc.append(nil, gossip)
+	cases = append(cases, benchCase{
+		name:     "compound",
+		rumorEnc: func(buf []byte) []byte { return enc.append(buf, gossip) },
+		gmEnc:    func() []byte { return gmEncodeCompound(gmGossip) },
+		input:    compound,
+		rumorDec: rumorPacket(wire.DecodeOptions{}),
+		gmDec:    gmPacket(nil),
+	})
+	cases = append(cases, benchCase{
+		name:       "compound-inplace",
+		rumorEnc:   func(buf []byte) []byte { return appendCompoundInPlace(buf, gossip) },
+		gmEnc:      func() []byte { return gmEncodeCompound(gmGossip) },
+		input:      compound,
+		encodeOnly: true,
+	})
+	cases = append(cases, benchCase{
+		name:     "compress",
+		rumorEnc: func(buf []byte) []byte { return wire.AppendCompressed(buf, compound) },
+		gmEnc:    func() []byte { return must(compressOf(compound)) },
+		input:    wire.AppendCompressed(nil, compound),
+		rumorDec: rumorPacket(wire.DecodeOptions{}),
+		gmDec:    gmPacket(nil),
+	})
+	keyring := must(wire.NewKeyring(benchKey))
+	encOpts := wire.EncodeOptions{Keyring: keyring, EncryptVersion: wire.EncryptVersion1, CRC: true}
+	var payload []byte
+	cases = append(cases, benchCase{
+		name: "packet-encrypted",
+		rumorEnc: func(buf []byte) []byte {
+			payload = enc.append(payload[:0], gossip)
+			return must(wire.EncodePacket(buf, payload, encOpts))
+		},
+		gmEnc:    func() []byte { return gmPacketEncode(gmEncodeCompound(gmGossip), false, benchKey) },
+		input:    must(wire.EncodePacket(nil, compound, encOpts)),
+		rumorDec: rumorPacket(wire.DecodeOptions{Keyring: keyring}),
+		gmDec:    gmPacket([][]byte{benchKey}),
+	})
+	zipOpts := wire.EncodeOptions{Compress: true, CRC: true}
+	cases = append(cases, benchCase{
+		name: "packet-compressed",
+		rumorEnc: func(buf []byte) []byte {
+			payload = enc.append(payload[:0], gossip)
+			return must(wire.EncodePacket(buf, payload, zipOpts))
+		},
+		gmEnc:    func() []byte { return gmPacketEncode(gmEncodeCompound(gmGossip), true, nil) },
+		input:    must(wire.EncodePacket(nil, compound, zipOpts)),
+		rumorDec: rumorPacket(wire.DecodeOptions{}),
+		gmDec:    gmPacket(nil),
+	})
+	for _, n := range []int{128, 1024} {
+		pp := benchPushPull(n)
+		nodes := nodesToML(pp.Nodes)
+		cases = append(cases, benchCase{
+			name:     fmt.Sprintf("push-pull-%d", n),
+			rumorEnc: func(buf []byte) []byte { return must(wire.AppendStream(buf, pp, wire.EncodeOptions{})) },
+			gmEnc:    func() []byte { return must(gmEncodePushPull(pp.Join, nodes, pp.UserState)) },
+			input:    must(wire.AppendStream(nil, pp, wire.EncodeOptions{})),
+			rumorDec: rumorStream(wire.DecodeOptions{}),
+			gmDec:    gmPushPullDecode,
+		})
+		cases = append(cases, benchCase{
+			name:       fmt.Sprintf("push-pull-%d-appendto", n),
+			rumorEnc:   func(buf []byte) []byte { return pp.AppendTo(buf) },
+			gmEnc:      func() []byte { return must(gmEncodePushPull(pp.Join, nodes, pp.UserState)) },
+			input:      pp.AppendTo(nil),
+			encodeOnly: true,
+		})
+	}
+	return cases
+}
+
+// TestBenchCases checks that both implementations of every benchmark case
+// produce the same bytes (encryption aside, whose nonce is random) and
+// decode them, so the benchmarks compare equal work.
+func TestBenchCases(t *testing.T) {
+	for _, c := range benchCases() {
+		got, want := c.rumorEnc(nil), c.gmEnc()
+		if c.name != "packet-encrypted" && !bytes.Equal(got, want) {
+			t.Errorf("%s: rumor encodes %s, go-msgpack %s", c.name, hexCut(got), hexCut(want))
+		}
+		if len(got) != len(want) {
+			t.Errorf("%s: rumor encodes %d bytes, go-msgpack %d", c.name, len(got), len(want))
+		}
+		if c.encodeOnly {
+			continue
+		}
+		if err := c.rumorDec(c.input); err != nil {
+			t.Errorf("%s: rumor decode: %v", c.name, err)
+		}
+		if err := c.gmDec(c.input); err != nil {
+			t.Errorf("%s: go-msgpack decode: %v", c.name, err)
+		}
+	}
+}
+
+func runEncode(b *testing.B, c benchCase, rumor bool) {
+	b.ReportAllocs()
+	var out []byte
+	if rumor {
+		for b.Loop() {
+			out = c.rumorEnc(out[:0])
+		}
+	} else {
+		for b.Loop() {
+			out = c.gmEnc()
+		}
+	}
+	b.SetBytes(int64(len(out)))
+}
+
+func runDecode(b *testing.B, c benchCase, rumor bool) {
+	dec := c.gmDec
+	if rumor {
+		dec = c.rumorDec
+	}
+	if err := dec(c.input); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.SetBytes(int64(len(c.input)))
+	for b.Loop() {
+		_ = dec(c.input)
+	}
+}
+
+func BenchmarkCodec(b *testing.B) {
+	cases := benchCases()
+	for _, impl := range []string{"rumor", "gomsgpack"} {
+		rumor := impl == "rumor"
+		for _, c := range cases {
+			b.Run("impl="+impl+"/op=encode/msg="+c.name, func(b *testing.B) { runEncode(b, c, rumor) })
+		}
+		for _, c := range cases {
+			if c.encodeOnly {
+				continue
+			}
+			b.Run("impl="+impl+"/op=decode/msg="+c.name, func(b *testing.B) { runDecode(b, c, rumor) })
+		}
+	}
+}
+
+// BenchmarkEncode and BenchmarkDecode are the go-msgpack side under the
+// root module's benchmark names.
+func BenchmarkEncode(b *testing.B) {
+	for _, c := range benchCases() {
+		b.Run(c.name, func(b *testing.B) { runEncode(b, c, false) })
+	}
+}
+
+func BenchmarkDecode(b *testing.B) {
+	for _, c := range benchCases() {
+		if c.encodeOnly {
+			continue
+		}
+		b.Run(c.name, func(b *testing.B) { runDecode(b, c, false) })
+	}
+}
