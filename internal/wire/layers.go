@@ -8,6 +8,7 @@ import (
 	"hash/crc32"
 	"io"
 	"strconv"
+	"sync"
 )
 
 // MaxCompoundParts is the most parts one compound message can hold (its count
@@ -65,15 +66,61 @@ const compressAlgoLZW = 0
 // AppendCompressed appends payload as a compress message: LZW (LSB order,
 // 8-bit literals, as memberlist uses) wrapped in msgpack {Algo, Buf}.
 func AppendCompressed(b []byte, payload []byte) []byte {
-	var buf bytes.Buffer
-	buf.Grow(len(payload)/2 + 16)
-	w := lzw.NewWriter(&buf, lzw.LSB, 8)
-	_, _ = w.Write(payload) // writes to a bytes.Buffer cannot fail
-	_ = w.Close()
+	s := lzwWriters.Get().(*lzwWriterScratch)
+	defer s.release()
+	s.out.b = s.out.b[:0]
+	s.w.Reset(&s.out, lzw.LSB, 8)
+	_, _ = s.w.Write(payload) // writes to memory cannot fail
+	_ = s.w.Close()
 	b = appendMapHeader(append(b, byte(CompressMsg)), 2)
 	b = appendUint(appendKey(b, "Algo"), compressAlgoLZW)
-	return appendBytes(appendKey(b, "Buf"), buf.Bytes())
+	return appendBytes(appendKey(b, "Buf"), s.out.b)
 }
+
+// An LZW writer holds a 64 KiB table, so writers and readers are pooled
+// rather than built per message; scratch buffers above maxPooledScratch are
+// let go so one large push-pull does not pin memory.
+const maxPooledScratch = 1 << 20
+
+var (
+	lzwWriters = sync.Pool{New: func() any {
+		s := &lzwWriterScratch{}
+		s.w = lzw.NewWriter(&s.out, lzw.LSB, 8).(*lzw.Writer)
+		return s
+	}}
+	lzwReaders = sync.Pool{New: func() any {
+		s := &lzwReaderScratch{}
+		s.r = lzw.NewReader(&s.in, lzw.LSB, 8).(*lzw.Reader)
+		return s
+	}}
+)
+
+type lzwWriterScratch struct {
+	w   *lzw.Writer
+	out byteSink
+}
+
+func (s *lzwWriterScratch) release() {
+	if cap(s.out.b) > maxPooledScratch {
+		s.out.b = nil
+	}
+	lzwWriters.Put(s)
+}
+
+type lzwReaderScratch struct {
+	r  *lzw.Reader
+	in bytes.Reader
+}
+
+// byteSink collects bytes. It has Flush, so compress/lzw writes to it
+// directly instead of through a bufio.Writer of its own.
+type byteSink struct{ b []byte }
+
+func (s *byteSink) WriteByte(c byte) error { s.b = append(s.b, c); return nil }
+
+func (s *byteSink) Write(p []byte) (int, error) { s.b = append(s.b, p...); return len(p), nil }
+
+func (s *byteSink) Flush() error { return nil }
 
 // compressHeader is the msgpack value of a compress message.
 type compressHeader struct {
@@ -107,8 +154,12 @@ func decompress(c *compressHeader, limit int) ([]byte, error) {
 	if c.Algo != compressAlgoLZW {
 		return nil, newError("compress", 0, ErrBadCompression, "unknown algorithm "+strconv.Itoa(int(c.Algo)))
 	}
-	r := lzw.NewReader(bytes.NewReader(c.Buf), lzw.LSB, 8)
-	defer r.Close()
+	s := lzwReaders.Get().(*lzwReaderScratch)
+	defer lzwReaders.Put(s)
+	s.in.Reset(c.Buf)
+	s.r.Reset(&s.in, lzw.LSB, 8)
+	defer s.in.Reset(nil) // do not keep the input alive in the pool
+	r := s.r
 	var out bytes.Buffer
 	// LZW cannot expand a code to more than 4 KiB, so a small multiple of the
 	// input is a sensible first guess that avoids regrowing.

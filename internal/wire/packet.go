@@ -1,6 +1,8 @@
 package wire
 
 import (
+	"encoding/binary"
+	"hash/crc32"
 	"io"
 	"slices"
 	"strconv"
@@ -48,7 +50,8 @@ type DecodeOptions struct {
 
 // EncodePacket appends payload (one message, or a compound from
 // AppendCompound) to dst wrapped in the layers opts selects, in memberlist's
-// order: compress (if smaller), CRC, encrypt, label.
+// order: compress (if smaller), CRC, encrypt, label. payload must not share
+// memory with dst's spare capacity.
 func EncodePacket(dst, payload []byte, opts EncodeOptions) ([]byte, error) {
 	dst, err := AppendLabelHeader(dst, opts.Label)
 	if err != nil {
@@ -61,15 +64,23 @@ func EncodePacket(dst, payload []byte, opts EncodeOptions) ([]byte, error) {
 			return dst, err
 		}
 	}
+	frame := len(dst)
+	if opts.CRC {
+		dst = append(dst, byte(HasCRCMsg), 0, 0, 0, 0) // checksum patched below
+	}
+	body := len(dst)
+	dst = append(dst, payload...)
 	if opts.Compress {
-		if c := AppendCompressed(nil, payload); len(c) < len(payload) {
-			payload = c
+		// Compress behind the plain copy; keep the smaller, as memberlist does.
+		grown := AppendCompressed(dst, payload) // keeps the larger buffer for reuse
+		if c := grown[len(dst):]; len(c) < len(payload) {
+			dst = append(grown[:body], c...)
+		} else {
+			dst = grown[:len(dst)]
 		}
 	}
 	if opts.CRC {
-		dst = AppendCRC(dst, payload)
-	} else {
-		dst = append(dst, payload...)
+		binary.BigEndian.PutUint32(dst[frame+1:], crc32.ChecksumIEEE(dst[body:]))
 	}
 	if opts.Keyring != nil {
 		dst = opts.Keyring.appendSealed(dst, ptStart, opts.EncryptVersion, aad)
