@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/rumorproject/rumor/internal/wire"
+	"github.com/rumorproject/rumor/interop/mlwire"
 )
 
 // The benchmark set mirrors internal/wire/bench_test.go value for value and
@@ -154,12 +155,12 @@ func gmLeaf(in []byte) error {
 		return errors.New("empty message")
 	}
 	switch in[0] {
-	case mlUser:
+	case mlwire.TypeUser:
 		// handed to the delegate as is
 		return nil
-	case mlCompound:
+	case mlwire.TypeCompound:
 		return gmCompound(in[1:])
-	case mlCompress:
+	case mlwire.TypeCompress:
 		return gmCompressed(in[1:])
 	}
 	return gmDecode(in[1:], newML(in[0]))
@@ -196,7 +197,7 @@ func gmCompound(body []byte) error {
 }
 
 func gmCompressed(body []byte) error {
-	var c mlCompressMsg
+	var c mlwire.Compress
 	if err := gmDecode(body, &c); err != nil {
 		return err
 	}
@@ -215,11 +216,11 @@ func gmPacket(keys [][]byte) func([]byte) error {
 	return func(in []byte) error {
 		if keys != nil {
 			var err error
-			if in, err = open(keys, in, nil); err != nil {
+			if in, err = mlwire.Open(keys, in, nil); err != nil {
 				return err
 			}
 		}
-		if len(in) >= 5 && in[0] == mlCRC {
+		if len(in) >= 5 && in[0] == mlwire.TypeCRC {
 			if crc32.ChecksumIEEE(in[5:]) != binary.BigEndian.Uint32(in[1:5]) {
 				return errors.New("bad crc")
 			}
@@ -251,7 +252,7 @@ func gmEncodeAny(m any) []byte {
 	case gmValue:
 		return must(gmEncode(m.typ, m.v))
 	case []byte: // a user message: type byte and payload
-		return append([]byte{mlUser}, m...)
+		return append([]byte{mlwire.TypeUser}, m...)
 	}
 	panic(fmt.Sprintf("gmEncodeAny: %T", m))
 }
@@ -283,7 +284,7 @@ func gmPacketEncode(payload []byte, compress bool, key []byte) []byte {
 }
 
 func gmPushPullDecode(in []byte) error {
-	if len(in) == 0 || in[0] != mlPushPull {
+	if len(in) == 0 || in[0] != mlwire.TypePushPull {
 		return errors.New("not a push-pull")
 	}
 	_, err := gmDecodePushPull(in[1:])
@@ -296,7 +297,7 @@ func gmUserStreamDecode(in []byte) error {
 }
 
 func gmErrDecode(in []byte) error {
-	var e mlErrResp
+	var e mlwire.ErrResp
 	return gmDecode(in[1:], &e)
 }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/rumorproject/rumor/internal/wire"
+	"github.com/rumorproject/rumor/interop/mlwire"
 )
 
 // toML returns the memberlist-shaped value (a pointer, as memberlist passes
@@ -12,45 +13,30 @@ import (
 func toML(m wire.Message) (byte, any) {
 	switch m := m.(type) {
 	case *wire.Ping:
-		return mlPing, &mlPingMsg{SeqNo: m.SeqNo, Node: m.Node, SourceAddr: m.SourceAddr, SourcePort: m.SourcePort, SourceNode: m.SourceNode}
+		return mlwire.TypePing, &mlwire.Ping{SeqNo: m.SeqNo, Node: m.Node, SourceAddr: m.SourceAddr, SourcePort: m.SourcePort, SourceNode: m.SourceNode}
 	case *wire.IndirectPing:
-		return mlIndirectPing, &mlIndirectPingReq{SeqNo: m.SeqNo, Target: m.Target, Port: m.Port, Node: m.Node, Nack: m.Nack,
+		return mlwire.TypeIndirectPing, &mlwire.IndirectPingReq{SeqNo: m.SeqNo, Target: m.Target, Port: m.Port, Node: m.Node, Nack: m.Nack,
 			SourceAddr: m.SourceAddr, SourcePort: m.SourcePort, SourceNode: m.SourceNode}
 	case *wire.Ack:
-		return mlAck, &mlAckResp{SeqNo: m.SeqNo, Payload: m.Payload}
+		return mlwire.TypeAck, &mlwire.AckResp{SeqNo: m.SeqNo, Payload: m.Payload}
 	case *wire.Nack:
-		return mlNack, &mlNackResp{SeqNo: m.SeqNo}
+		return mlwire.TypeNack, &mlwire.NackResp{SeqNo: m.SeqNo}
 	case *wire.Suspect:
-		return mlSuspect, &mlSuspectMsg{Incarnation: m.Incarnation, Node: m.Node, From: m.From}
+		return mlwire.TypeSuspect, &mlwire.Suspect{Incarnation: m.Incarnation, Node: m.Node, From: m.From}
 	case *wire.Alive:
-		return mlAlive, &mlAliveMsg{Incarnation: m.Incarnation, Node: m.Node, Addr: m.Addr, Port: m.Port, Meta: m.Meta, Vsn: m.Vsn}
+		return mlwire.TypeAlive, &mlwire.Alive{Incarnation: m.Incarnation, Node: m.Node, Addr: m.Addr, Port: m.Port, Meta: m.Meta, Vsn: m.Vsn}
 	case *wire.Dead:
-		return mlDead, &mlDeadMsg{Incarnation: m.Incarnation, Node: m.Node, From: m.From}
+		return mlwire.TypeDead, &mlwire.Dead{Incarnation: m.Incarnation, Node: m.Node, From: m.From}
 	case *wire.ErrResp:
-		return mlErr, &mlErrResp{Error: m.Error}
+		return mlwire.TypeErr, &mlwire.ErrResp{Error: m.Error}
 	}
 	panic(fmt.Sprintf("toML: no msgpack form for %T", m))
 }
 
 // newML returns a zero memberlist-shaped value for a type byte.
 func newML(typ byte) any {
-	switch typ {
-	case mlPing:
-		return new(mlPingMsg)
-	case mlIndirectPing:
-		return new(mlIndirectPingReq)
-	case mlAck:
-		return new(mlAckResp)
-	case mlNack:
-		return new(mlNackResp)
-	case mlSuspect:
-		return new(mlSuspectMsg)
-	case mlAlive:
-		return new(mlAliveMsg)
-	case mlDead:
-		return new(mlDeadMsg)
-	case mlErr:
-		return new(mlErrResp)
+	if v := mlwire.NewMessage(typ); v != nil {
+		return v
 	}
 	panic(fmt.Sprintf("newML: type %d", typ))
 }
@@ -58,32 +44,32 @@ func newML(typ byte) any {
 // fromML converts a memberlist-shaped value back to rumor's message.
 func fromML(v any) wire.Message {
 	switch v := v.(type) {
-	case *mlPingMsg:
+	case *mlwire.Ping:
 		return &wire.Ping{SeqNo: v.SeqNo, Node: v.Node, SourceAddr: v.SourceAddr, SourcePort: v.SourcePort, SourceNode: v.SourceNode}
-	case *mlIndirectPingReq:
+	case *mlwire.IndirectPingReq:
 		return &wire.IndirectPing{SeqNo: v.SeqNo, Target: v.Target, Port: v.Port, Node: v.Node, Nack: v.Nack,
 			SourceAddr: v.SourceAddr, SourcePort: v.SourcePort, SourceNode: v.SourceNode}
-	case *mlAckResp:
+	case *mlwire.AckResp:
 		return &wire.Ack{SeqNo: v.SeqNo, Payload: v.Payload}
-	case *mlNackResp:
+	case *mlwire.NackResp:
 		return &wire.Nack{SeqNo: v.SeqNo}
-	case *mlSuspectMsg:
+	case *mlwire.Suspect:
 		return &wire.Suspect{Incarnation: v.Incarnation, Node: v.Node, From: v.From}
-	case *mlAliveMsg:
+	case *mlwire.Alive:
 		return &wire.Alive{Incarnation: v.Incarnation, Node: v.Node, Addr: v.Addr, Port: v.Port, Meta: v.Meta, Vsn: v.Vsn}
-	case *mlDeadMsg:
+	case *mlwire.Dead:
 		return &wire.Dead{Incarnation: v.Incarnation, Node: v.Node, From: v.From}
-	case *mlErrResp:
+	case *mlwire.ErrResp:
 		return &wire.ErrResp{Error: v.Error}
 	}
 	panic(fmt.Sprintf("fromML: %T", v))
 }
 
-func nodesToML(nodes []wire.PushNodeState) []mlPushNodeState {
-	out := make([]mlPushNodeState, len(nodes))
+func nodesToML(nodes []wire.PushNodeState) []mlwire.PushNodeState {
+	out := make([]mlwire.PushNodeState, len(nodes))
 	for i, n := range nodes {
-		out[i] = mlPushNodeState{Name: n.Name, Addr: n.Addr, Port: n.Port, Meta: n.Meta,
-			Incarnation: n.Incarnation, State: mlNodeStateType(n.State), Vsn: n.Vsn}
+		out[i] = mlwire.PushNodeState{Name: n.Name, Addr: n.Addr, Port: n.Port, Meta: n.Meta,
+			Incarnation: n.Incarnation, State: mlwire.NodeStateType(n.State), Vsn: n.Vsn}
 	}
 	return out
 }

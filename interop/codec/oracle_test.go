@@ -2,9 +2,6 @@ package codec
 
 import (
 	"bytes"
-	"compress/lzw"
-	"crypto/aes"
-	"crypto/cipher"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -12,14 +9,16 @@ import (
 	"io"
 
 	msgpack "github.com/hashicorp/go-msgpack/v2/codec"
+
+	"github.com/rumorproject/rumor/interop/mlwire"
 )
 
-// This file rebuilds, from the standard library and go-msgpack alone, the
-// byte layouts memberlist v0.7.0 writes. It is the reference both the
-// property tests and the go-msgpack side of the benchmarks use, and it
-// follows memberlist's habits that cost time (a fresh handle and encoder per
-// message, a fresh cipher per encryption) so the benchmark is fair to the
-// code rumor replaces.
+// This file rebuilds, from the standard library, go-msgpack and the wire
+// schema in package mlwire alone, the byte layouts memberlist v0.7.0 writes.
+// It is the reference both the property tests and the go-msgpack side of
+// the benchmarks use, and it follows memberlist's habits that cost time (a
+// fresh handle and encoder per message, a fresh cipher per encryption) so
+// the benchmark is fair to the code rumor replaces.
 
 // gmEncode writes the type byte, then v through a new zero-value
 // MsgpackHandle and encoder, as memberlist encodes every message.
@@ -42,20 +41,20 @@ func gmDecode(b []byte, v any) error {
 
 // gmPushPull is a push-pull as memberlist holds it after reading one.
 type gmPushPull struct {
-	Header    mlPushPullHeader
-	Nodes     []mlPushNodeState
+	Header    mlwire.PushPullHeader
+	Nodes     []mlwire.PushNodeState
 	UserState []byte
 }
 
 // gmEncodePushPull lays out a push-pull the way memberlist sends its local
 // state: type byte, then header and every node state through one encoder,
 // then the raw user state.
-func gmEncodePushPull(join bool, nodes []mlPushNodeState, user []byte) ([]byte, error) {
+func gmEncodePushPull(join bool, nodes []mlwire.PushNodeState, user []byte) ([]byte, error) {
 	buf := bytes.NewBuffer(nil)
 	var h msgpack.MsgpackHandle
 	enc := msgpack.NewEncoder(buf, &h)
-	buf.WriteByte(mlPushPull)
-	hdr := mlPushPullHeader{Nodes: len(nodes), UserStateLen: len(user), Join: join}
+	buf.WriteByte(mlwire.TypePushPull)
+	hdr := mlwire.PushPullHeader{Nodes: len(nodes), UserStateLen: len(user), Join: join}
 	if err := enc.Encode(&hdr); err != nil {
 		return nil, err
 	}
@@ -84,7 +83,7 @@ func gmDecodePushPull(body []byte) (*gmPushPull, error) {
 	if p.Header.Nodes < 0 || p.Header.Nodes > len(body) {
 		return nil, fmt.Errorf("node count %d", p.Header.Nodes)
 	}
-	p.Nodes = make([]mlPushNodeState, p.Header.Nodes)
+	p.Nodes = make([]mlwire.PushNodeState, p.Header.Nodes)
 	for i := range p.Nodes {
 		if err := dec.Decode(&p.Nodes[i]); err != nil {
 			return nil, err
@@ -103,8 +102,8 @@ func gmDecodePushPull(body []byte) (*gmPushPull, error) {
 // payload.
 func gmEncodeUserStream(payload []byte) ([]byte, error) {
 	buf := bytes.NewBuffer(nil)
-	buf.WriteByte(mlUser)
-	hdr := mlUserMsgHeader{UserMsgLen: len(payload)}
+	buf.WriteByte(mlwire.TypeUser)
+	hdr := mlwire.UserMsgHeader{UserMsgLen: len(payload)}
 	var h msgpack.MsgpackHandle
 	if err := msgpack.NewEncoder(buf, &h).Encode(&hdr); err != nil {
 		return nil, err
@@ -118,7 +117,7 @@ func gmEncodeUserStream(payload []byte) ([]byte, error) {
 func gmDecodeUserStream(body []byte) ([]byte, error) {
 	r := bytes.NewReader(body)
 	var h msgpack.MsgpackHandle
-	var hdr mlUserMsgHeader
+	var hdr mlwire.UserMsgHeader
 	if err := msgpack.NewDecoder(r, &h).Decode(&hdr); err != nil {
 		return nil, err
 	}
@@ -134,7 +133,7 @@ func gmDecodeUserStream(body []byte) ([]byte, error) {
 // uint16 lengths, then the parts.
 func compoundOf(parts [][]byte) []byte {
 	buf := bytes.NewBuffer(nil)
-	buf.WriteByte(mlCompound)
+	buf.WriteByte(mlwire.TypeCompound)
 	buf.WriteByte(byte(len(parts)))
 	for _, p := range parts {
 		_ = binary.Write(buf, binary.BigEndian, uint16(len(p)))
@@ -167,30 +166,15 @@ func splitCompound(b []byte) (parts [][]byte, truncated int, err error) {
 	return parts, 0, nil
 }
 
-// lzwCompress is LZW with LSB order and 8-bit literals.
-func lzwCompress(p []byte) []byte {
-	var buf bytes.Buffer
-	w := lzw.NewWriter(&buf, lzw.LSB, 8)
-	_, _ = w.Write(p)
-	_ = w.Close()
-	return buf.Bytes()
-}
-
-func lzwDecompress(p []byte) ([]byte, error) {
-	r := lzw.NewReader(bytes.NewReader(p), lzw.LSB, 8)
-	defer r.Close()
-	return io.ReadAll(r)
-}
-
 // compressOf wraps p in a compress message {Algo: 0, Buf: lzw(p)}.
 func compressOf(p []byte) ([]byte, error) {
-	return gmEncode(mlCompress, &mlCompressMsg{Algo: 0, Buf: lzwCompress(p)})
+	return gmEncode(mlwire.TypeCompress, &mlwire.Compress{Algo: 0, Buf: mlwire.LZWCompress(p)})
 }
 
 // crcOf frames p with its IEEE CRC-32, big-endian.
 func crcOf(p []byte) []byte {
 	out := make([]byte, 5, 5+len(p))
-	out[0] = mlCRC
+	out[0] = mlwire.TypeCRC
 	binary.BigEndian.PutUint32(out[1:], crc32.ChecksumIEEE(p))
 	return append(out, p...)
 }
@@ -200,19 +184,16 @@ func labelOf(label string, p []byte) []byte {
 	if label == "" {
 		return p
 	}
-	out := append([]byte{mlLabel, byte(len(label))}, label...)
+	out := append([]byte{mlwire.TypeLabel, byte(len(label))}, label...)
 	return append(out, p...)
 }
 
 // seal builds an encryption envelope from scratch: version byte, 12-byte
 // nonce read from nonceSrc, then AES-GCM of pt (PKCS#7-padded to 16 bytes
 // for version 0) with aad as additional data. A new cipher is made per call.
+// mlwire.Open undoes it.
 func seal(vsn byte, key []byte, nonceSrc io.Reader, pt, aad []byte) ([]byte, error) {
-	block, err := aes.NewCipher(key)
-	if err != nil {
-		return nil, err
-	}
-	gcm, err := cipher.NewGCM(block)
+	gcm, err := mlwire.NewGCM(key)
 	if err != nil {
 		return nil, err
 	}
@@ -227,35 +208,6 @@ func seal(vsn byte, key []byte, nonceSrc io.Reader, pt, aad []byte) ([]byte, err
 		src = append(append([]byte(nil), pt...), bytes.Repeat([]byte{byte(pad)}, pad)...)
 	}
 	return gcm.Seal(out, out[1:13], src, aad), nil
-}
-
-// open undoes seal with the first key that authenticates.
-func open(keys [][]byte, env, aad []byte) ([]byte, error) {
-	if len(env) < 1+12+16 {
-		return nil, errors.New("envelope too short")
-	}
-	for _, key := range keys {
-		block, err := aes.NewCipher(key)
-		if err != nil {
-			return nil, err
-		}
-		gcm, err := cipher.NewGCM(block)
-		if err != nil {
-			return nil, err
-		}
-		pt, err := gcm.Open(nil, env[1:13], env[13:], aad)
-		if err != nil {
-			continue
-		}
-		if env[0] == 0 {
-			if len(pt) == 0 || int(pt[len(pt)-1]) > len(pt) {
-				return nil, errors.New("bad padding")
-			}
-			pt = pt[:len(pt)-int(pt[len(pt)-1])]
-		}
-		return pt, nil
-	}
-	return nil, errors.New("no key decrypts")
 }
 
 // encryptedLen is the envelope size for an n-byte plaintext.
@@ -317,7 +269,7 @@ func streamOf(body []byte, l packetLayers) ([]byte, error) {
 		return body, nil
 	}
 	head := make([]byte, 5)
-	head[0] = mlEncrypt
+	head[0] = mlwire.TypeEncrypt
 	binary.BigEndian.PutUint32(head[1:], uint32(encryptedLen(l.vsn, len(body))))
 	aad := append(append([]byte(nil), head...), l.label...)
 	env, err := seal(l.vsn, l.key, l.nonce, body, aad)

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/rumorproject/rumor/internal/wire"
+	"github.com/rumorproject/rumor/interop/mlwire"
 )
 
 var (
@@ -138,7 +139,7 @@ func checkMessage(m wire.Message) error {
 // decodeLeaf decodes a single message the way its channel does: an error
 // response only arrives on a stream.
 func decodeLeaf(typ byte, b []byte) (wire.Message, error) {
-	if typ == mlErr {
+	if typ == mlwire.TypeErr {
 		s, err := wire.DecodeStream(b, wire.DecodeOptions{StreamReply: true})
 		if err != nil {
 			return nil, err
@@ -203,7 +204,7 @@ func TestPropertyEdges(t *testing.T) {
 }
 
 func checkUserPacket(m *wire.User) error {
-	want := append([]byte{mlUser}, m.Payload...)
+	want := append([]byte{mlwire.TypeUser}, m.Payload...)
 	got := wire.AppendMessage(nil, m)
 	if err := sameBytes("user packet", got, want); err != nil {
 		return err
@@ -441,14 +442,14 @@ func TestPropertyCompress(t *testing.T) {
 			if err := sameBytes(fmt.Sprintf("compress of %s", hexCut(payload)), got, want); err != nil {
 				return err
 			}
-			var c mlCompressMsg
+			var c mlwire.Compress
 			if err := gmDecode(got[1:], &c); err != nil {
 				return fmt.Errorf("go-msgpack decode of rumor bytes %s: %v", hexCut(got), err)
 			}
 			if c.Algo != 0 {
 				return fmt.Errorf("compress of %s: got Algo %d, want 0", hexCut(payload), c.Algo)
 			}
-			inflated, err := lzwDecompress(c.Buf)
+			inflated, err := mlwire.LZWDecompress(c.Buf)
 			if err != nil {
 				return fmt.Errorf("lzw decode of rumor's Buf %s: %v", hexCut(c.Buf), err)
 			}
@@ -540,7 +541,7 @@ func TestPropertyPacketLayers(t *testing.T) {
 		}
 		if l.key != nil {
 			body := want[len(labelOf(l.label, nil)):]
-			if _, err := open(keys, body, []byte(l.label)); err != nil {
+			if _, err := mlwire.Open(keys, body, []byte(l.label)); err != nil {
 				return fmt.Errorf("%s: oracle cannot open rumor's envelope %s: %v", what, hexCut(body), err)
 			}
 		}

@@ -1,20 +1,38 @@
+// Package oracle is an independent decoder for the bytes that
+// hashicorp/memberlist v0.7.0 puts on the wire. It is test tooling for the
+// interop module only: it is built from the Go standard library plus
+// go-msgpack v2.1.5 (the codec memberlist itself pins), decoding into the
+// wire structs of package mlwire, and the root rumor module never imports
+// it.
 package oracle
 
 import (
 	"bytes"
-	"compress/lzw"
-	"crypto/aes"
-	"crypto/cipher"
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"hash/crc32"
-	"io"
 	"reflect"
 
 	"github.com/hashicorp/go-msgpack/v2/codec"
+
+	"github.com/rumorproject/rumor/interop/mlwire"
 )
+
+// kindNames maps a leaf message type byte to the name used in golden files.
+var kindNames = map[byte]string{
+	mlwire.TypePing:         "ping",
+	mlwire.TypeIndirectPing: "indirect-ping",
+	mlwire.TypeAck:          "ack",
+	mlwire.TypeSuspect:      "suspect",
+	mlwire.TypeAlive:        "alive",
+	mlwire.TypeDead:         "dead",
+	mlwire.TypePushPull:     "push-pull",
+	mlwire.TypeUser:         "user",
+	mlwire.TypeNack:         "nack",
+	mlwire.TypeErr:          "err",
+}
 
 // Layers says which wrappers the decoder peeled off, outermost first in the
 // order label, encryption, CRC, compression, compound.
@@ -63,7 +81,7 @@ func DecodePacket(buf []byte, keys [][]byte) (*Result, error) {
 			return nil, err
 		}
 	}
-	if len(b) >= 5 && b[0] == typeCRC {
+	if len(b) >= 5 && b[0] == mlwire.TypeCRC {
 		want := binary.BigEndian.Uint32(b[1:5])
 		if got := crc32.ChecksumIEEE(b[5:]); got != want {
 			return nil, fmt.Errorf("crc mismatch: header %08x, computed %08x", want, got)
@@ -92,7 +110,7 @@ func (d *packetWalker) walk(b []byte, depth int) error {
 	}
 	t := b[0]
 	switch t {
-	case typeCompound:
+	case mlwire.TypeCompound:
 		parts, err := splitCompound(b[1:])
 		if err != nil {
 			return err
@@ -107,14 +125,14 @@ func (d *packetWalker) walk(b []byte, depth int) error {
 			}
 		}
 		return nil
-	case typeCompress:
+	case mlwire.TypeCompress:
 		inner, err := decompressWhole(b[1:])
 		if err != nil {
 			return err
 		}
 		d.res.Layers.Compressed = true
 		return d.walk(inner, depth+1)
-	case typeUser:
+	case mlwire.TypeUser:
 		d.res.Messages = append(d.res.Messages, Message{
 			Type:   t,
 			Kind:   "user",
@@ -123,8 +141,8 @@ func (d *packetWalker) walk(b []byte, depth int) error {
 		})
 		return nil
 	}
-	v := newLeaf(t)
-	if v == nil || t == typeErr {
+	v := mlwire.NewMessage(t)
+	if v == nil || t == mlwire.TypeErr {
 		return fmt.Errorf("message type %d is not valid in a packet", t)
 	}
 	n, err := decodeValue(b[1:], v)
@@ -188,7 +206,7 @@ func DecodeStream(buf []byte, dialer bool, label string, keys [][]byte) (*Result
 	if len(b) == 0 {
 		return nil, errors.New("empty stream")
 	}
-	if b[0] == typeEncrypt {
+	if b[0] == mlwire.TypeEncrypt {
 		if len(keys) == 0 {
 			return nil, errors.New("encrypted stream but no keys")
 		}
@@ -210,7 +228,7 @@ func DecodeStream(buf []byte, dialer bool, label string, keys [][]byte) (*Result
 	if len(b) == 0 {
 		return nil, errors.New("empty stream payload")
 	}
-	if b[0] == typeCompress {
+	if b[0] == mlwire.TypeCompress {
 		b, err = decompressWhole(b[1:])
 		if err != nil {
 			return nil, err
@@ -223,8 +241,8 @@ func DecodeStream(buf []byte, dialer bool, label string, keys [][]byte) (*Result
 	t := b[0]
 	body := b[1:]
 	switch t {
-	case typePushPull:
-		var h pushPullHeader
+	case mlwire.TypePushPull:
+		var h mlwire.PushPullHeader
 		n, err := decodeValue(body, &h)
 		if err != nil {
 			return nil, fmt.Errorf("push-pull header: %w", err)
@@ -235,7 +253,7 @@ func DecodeStream(buf []byte, dialer bool, label string, keys [][]byte) (*Result
 			return nil, fmt.Errorf("push-pull: bad node count %d", h.Nodes)
 		}
 		for i := range h.Nodes {
-			var s pushNodeState
+			var s mlwire.PushNodeState
 			n, err := decodeValue(body, &s)
 			if err != nil {
 				return nil, fmt.Errorf("push-node-state %d: %w", i, err)
@@ -246,8 +264,8 @@ func DecodeStream(buf []byte, dialer bool, label string, keys [][]byte) (*Result
 		if len(body) != h.UserStateLen {
 			return nil, fmt.Errorf("push-pull: UserStateLen %d but %d trailing bytes", h.UserStateLen, len(body))
 		}
-	case typeUser:
-		var h userMsgHeader
+	case mlwire.TypeUser:
+		var h mlwire.UserMsgHeader
 		n, err := decodeValue(body, &h)
 		if err != nil {
 			return nil, fmt.Errorf("user header: %w", err)
@@ -257,8 +275,8 @@ func DecodeStream(buf []byte, dialer bool, label string, keys [][]byte) (*Result
 		if len(body) != h.UserMsgLen {
 			return nil, fmt.Errorf("user message: UserMsgLen %d but %d trailing bytes", h.UserMsgLen, len(body))
 		}
-	case typePing, typeAck, typeErr:
-		v := newLeaf(t)
+	case mlwire.TypePing, mlwire.TypeAck, mlwire.TypeErr:
+		v := mlwire.NewMessage(t)
 		n, err := decodeValue(body, v)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", kindNames[t], err)
@@ -278,7 +296,7 @@ func DecodeStream(buf []byte, dialer bool, label string, keys [][]byte) (*Result
 }
 
 func stripLabel(buf []byte, res *Result) ([]byte, error) {
-	if len(buf) == 0 || buf[0] != typeLabel {
+	if len(buf) == 0 || buf[0] != mlwire.TypeLabel {
 		return buf, nil
 	}
 	if len(buf) < 2 {
@@ -296,62 +314,25 @@ func stripLabel(buf []byte, res *Result) ([]byte, error) {
 	return buf[2+n:], nil
 }
 
-// decryptBlob opens "version | nonce[12] | ciphertext+tag" with the first key
-// that authenticates it, and strips (after validating) the PKCS#7 padding of
-// version 0.
+// decryptBlob opens "version | nonce | ciphertext+tag" with the first key
+// that authenticates it, strips (after validating) the padding of version
+// 0, and records the layer in res.
 func decryptBlob(b []byte, keys [][]byte, aad []byte, res *Result) ([]byte, error) {
-	const nonceLen, tagLen = 12, 16
-	if len(b) < 1+nonceLen+tagLen {
-		return nil, fmt.Errorf("encrypted blob too short (%d bytes)", len(b))
+	plain, err := mlwire.Open(keys, b, aad)
+	if err != nil {
+		return nil, err
 	}
-	vsn := b[0]
-	if vsn > 1 {
-		return nil, fmt.Errorf("unknown encryption version %d", vsn)
-	}
-	nonce := b[1 : 1+nonceLen]
-	var lastErr error
-	for _, k := range keys {
-		blk, err := aes.NewCipher(k)
-		if err != nil {
-			return nil, err
-		}
-		g, err := cipher.NewGCM(blk)
-		if err != nil {
-			return nil, err
-		}
-		plain, err := g.Open(nil, nonce, b[1+nonceLen:], aad)
-		if err != nil {
-			lastErr = err
-			continue
-		}
-		if vsn == 0 {
-			if len(plain) == 0 || len(plain)%16 != 0 {
-				return nil, fmt.Errorf("v0 plaintext length %d is not a positive multiple of 16", len(plain))
-			}
-			p := int(plain[len(plain)-1])
-			if p < 1 || p > 16 {
-				return nil, fmt.Errorf("bad v0 padding byte %d", p)
-			}
-			for _, c := range plain[len(plain)-p:] {
-				if int(c) != p {
-					return nil, errors.New("inconsistent v0 padding")
-				}
-			}
-			plain = plain[:len(plain)-p]
-		}
-		res.Layers.Encrypted = true
-		res.Layers.EncryptVersion = int(vsn)
-		res.Nonce = append([]byte{}, nonce...)
-		return plain, nil
-	}
-	return nil, fmt.Errorf("no key opens the encrypted blob: %v", lastErr)
+	res.Layers.Encrypted = true
+	res.Layers.EncryptVersion = int(b[0])
+	res.Nonce = append([]byte{}, b[1:1+mlwire.NonceSize]...)
+	return plain, nil
 }
 
 // decompressWhole decodes a compress{Algo, Buf} value that must span all of
 // b and returns the LZW-decoded payload. It also checks that compressing
 // the result again with Go's LZW writer gives back exactly Buf.
 func decompressWhole(b []byte) ([]byte, error) {
-	var c compress
+	var c mlwire.Compress
 	n, err := decodeValue(b, &c)
 	if err != nil {
 		return nil, fmt.Errorf("compress wrapper: %w", err)
@@ -362,17 +343,11 @@ func decompressWhole(b []byte) ([]byte, error) {
 	if c.Algo != 0 {
 		return nil, fmt.Errorf("unknown compression algorithm %d", c.Algo)
 	}
-	r := lzw.NewReader(bytes.NewReader(c.Buf), lzw.LSB, 8)
-	out, err := io.ReadAll(r)
-	_ = r.Close()
+	out, err := mlwire.LZWDecompress(c.Buf)
 	if err != nil {
 		return nil, fmt.Errorf("lzw: %w", err)
 	}
-	var again bytes.Buffer
-	w := lzw.NewWriter(&again, lzw.LSB, 8)
-	_, _ = w.Write(out)
-	_ = w.Close()
-	if !bytes.Equal(again.Bytes(), c.Buf) {
+	if !bytes.Equal(mlwire.LZWCompress(out), c.Buf) {
 		return nil, errors.New("lzw: recompressing does not reproduce the captured bytes")
 	}
 	return out, nil
