@@ -7,6 +7,7 @@ import (
 	"errors"
 	"hash/crc32"
 	"io"
+	"slices"
 	"strconv"
 	"sync"
 )
@@ -159,19 +160,35 @@ func decompress(c *compressHeader, limit int) ([]byte, error) {
 	s.in.Reset(c.Buf)
 	s.r.Reset(&s.in, lzw.LSB, 8)
 	defer s.in.Reset(nil) // do not keep the input alive in the pool
-	r := s.r
-	var out bytes.Buffer
-	// LZW cannot expand a code to more than 4 KiB, so a small multiple of the
-	// input is a sensible first guess that avoids regrowing.
-	out.Grow(min(len(c.Buf)*4, limit) + 1)
-	n, err := io.CopyN(&out, r, int64(limit)+1)
-	if err != nil && err != io.EOF {
-		return nil, &Error{Layer: "compress", Reason: ErrBadCompression, Err: err}
+	// Grow the output ourselves, doubling from a guess at the expansion and
+	// never past limit+1 bytes, so an LZW bomb costs at most about twice the
+	// limit in allocations (bytes.Buffer would grow past it).
+	out := make([]byte, 0, min(len(c.Buf)*4, limit)+1)
+	for idle := 0; ; {
+		if len(out) == cap(out) {
+			if len(out) > limit {
+				return nil, newError("compress", 0, ErrDecompressedTooLarge, "over "+strconv.Itoa(limit)+" bytes")
+			}
+			out = slices.Grow(out, min(cap(out), limit+1-len(out)))
+		}
+		n, err := s.r.Read(out[len(out):cap(out)])
+		out = out[:len(out)+n]
+		if err == io.EOF {
+			break
+		}
+		if n == 0 && err == nil {
+			if idle++; idle > 100 {
+				err = io.ErrNoProgress
+			}
+		}
+		if err != nil {
+			return nil, &Error{Layer: "compress", Reason: ErrBadCompression, Err: err}
+		}
 	}
-	if n > int64(limit) {
+	if len(out) > limit {
 		return nil, newError("compress", 0, ErrDecompressedTooLarge, "over "+strconv.Itoa(limit)+" bytes")
 	}
-	return out.Bytes(), nil
+	return out, nil
 }
 
 // decodeCompressed reads a compress message body and inflates it.
