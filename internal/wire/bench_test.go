@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/rumorproject/rumor/internal/wire"
+	"github.com/rumorproject/rumor/internal/wire/wiretest"
 )
 
 // The benchmarks encode into a reused buffer (buf = m.AppendTo(buf[:0])),
@@ -20,62 +21,6 @@ import (
 //	benchstat -ignore pkg rumor=rumor.txt gomsgpack=gomsgpack.txt
 //
 // compares them side by side (see docs/benchmarks/codec.md).
-
-var (
-	benchKey   = []byte("0123456789abcdef")
-	benchVsn   = []byte{1, 5, 2, 0, 0, 0}
-	benchMeta  = []byte("role=web,dc=eu-west-1,rack=r17,version=1.4.2")
-	benchUser  = bytes.Repeat([]byte("user-event:deploy;"), 15) // 270 bytes
-	benchPing  = &wire.Ping{SeqNo: 184467, Node: "node-017.eu-west-1", SourceAddr: []byte{10, 0, 1, 3}, SourcePort: 7946, SourceNode: "node-003.eu-west-1"}
-	benchAlive = func(i int) *wire.Alive {
-		return &wire.Alive{Incarnation: uint32(40 + i), Node: fmt.Sprintf("node-%03d.eu-west-1", i), Addr: []byte{10, 0, 1, byte(i)}, Port: 7946, Meta: benchMeta, Vsn: benchVsn}
-	}
-)
-
-// benchMessage is one message benchmarked on its own.
-type benchMessage struct {
-	name   string
-	msg    wire.Message
-	stream bool // decoded from a stream (error responses only travel there)
-}
-
-func benchMessages() []benchMessage {
-	return []benchMessage{
-		{name: "ping", msg: benchPing},
-		{name: "indirect-ping", msg: &wire.IndirectPing{SeqNo: 184468, Target: []byte{10, 0, 1, 17}, Port: 7946, Node: "node-017.eu-west-1", Nack: true,
-			SourceAddr: []byte{10, 0, 1, 3}, SourcePort: 7946, SourceNode: "node-003.eu-west-1"}},
-		{name: "ack", msg: &wire.Ack{SeqNo: 184467}},
-		{name: "ack-payload", msg: &wire.Ack{SeqNo: 184467, Payload: []byte("rtt-coordinate:0.0031,0.0007,-0.0012")}},
-		{name: "nack", msg: &wire.Nack{SeqNo: 184468}},
-		{name: "suspect", msg: &wire.Suspect{Incarnation: 41, Node: "node-017.eu-west-1", From: "node-003.eu-west-1"}},
-		{name: "alive", msg: benchAlive(17)},
-		{name: "dead", msg: &wire.Dead{Incarnation: 41, Node: "node-017.eu-west-1", From: "node-003.eu-west-1"}},
-		{name: "user", msg: &wire.User{Payload: benchUser}},
-		{name: "err", msg: &wire.ErrResp{Error: "push/pull: remote node name does not match"}, stream: true},
-	}
-}
-
-// benchGossip is a ping and five gossip messages: what one probe packet
-// typically piggybacks.
-func benchGossip() []wire.Message {
-	return []wire.Message{
-		benchPing,
-		benchAlive(21),
-		&wire.Suspect{Incarnation: 41, Node: "node-017.eu-west-1", From: "node-003.eu-west-1"},
-		benchAlive(22),
-		&wire.Dead{Incarnation: 7, Node: "node-030.eu-west-1", From: "node-030.eu-west-1"},
-		benchAlive(23),
-	}
-}
-
-func benchPushPull(n int) *wire.PushPull {
-	m := &wire.PushPull{Join: false, Nodes: make([]wire.PushNodeState, n)}
-	for i := range m.Nodes {
-		m.Nodes[i] = wire.PushNodeState{Name: fmt.Sprintf("node-%04d.eu-west-1", i), Addr: []byte{10, 0, byte(i >> 8), byte(i)},
-			Port: 7946, Meta: benchMeta, Incarnation: uint32(3 * i), State: wire.NodeState(i % 4), Vsn: benchVsn}
-	}
-	return m
-}
 
 // compoundEncoder encodes messages and their compound into reused buffers.
 type compoundEncoder struct {
@@ -102,12 +47,12 @@ func must[T any](v T, err error) T {
 }
 
 func BenchmarkEncode(b *testing.B) {
-	for _, c := range benchMessages() {
-		b.Run(c.name, func(b *testing.B) {
+	for _, c := range wiretest.Messages() {
+		b.Run(c.Name, func(b *testing.B) {
 			b.ReportAllocs()
 			var buf []byte
 			for b.Loop() {
-				buf = c.msg.AppendTo(buf[:0])
+				buf = c.Msg.AppendTo(buf[:0])
 			}
 			b.SetBytes(int64(len(buf)))
 		})
@@ -115,7 +60,7 @@ func BenchmarkEncode(b *testing.B) {
 	b.Run("user-stream", func(b *testing.B) {
 		b.ReportAllocs()
 		var buf []byte
-		m := &wire.User{Payload: benchUser}
+		m := &wire.User{Payload: wiretest.User}
 		for b.Loop() {
 			buf = must(wire.AppendStream(buf[:0], m, wire.EncodeOptions{}))
 		}
@@ -125,7 +70,7 @@ func BenchmarkEncode(b *testing.B) {
 		b.ReportAllocs()
 		var buf []byte
 		var enc compoundEncoder
-		msgs := benchGossip()
+		msgs := wiretest.Gossip()
 		for b.Loop() {
 			buf = must(enc.append(buf[:0], msgs))
 		}
@@ -137,7 +82,7 @@ func BenchmarkEncode(b *testing.B) {
 	b.Run("compound-inplace", func(b *testing.B) {
 		b.ReportAllocs()
 		var buf []byte
-		msgs := benchGossip()
+		msgs := wiretest.Gossip()
 		for b.Loop() {
 			buf = appendCompoundInPlace(buf[:0], msgs)
 		}
@@ -148,7 +93,7 @@ func BenchmarkEncode(b *testing.B) {
 			b.ReportAllocs()
 			var buf, payload []byte
 			var enc compoundEncoder
-			msgs := benchGossip()
+			msgs := wiretest.Gossip()
 			for b.Loop() {
 				payload = must(enc.append(payload[:0], msgs))
 				buf = must(wire.EncodePacket(buf[:0], payload, opts))
@@ -156,11 +101,11 @@ func BenchmarkEncode(b *testing.B) {
 			b.SetBytes(int64(len(buf)))
 		}
 	}
-	keyring := must(wire.NewKeyring(benchKey))
+	keyring := must(wire.NewKeyring(wiretest.Key))
 	b.Run("compress", func(b *testing.B) {
 		b.ReportAllocs()
 		var buf []byte
-		payload := must(new(compoundEncoder).append(nil, benchGossip()))
+		payload := must(new(compoundEncoder).append(nil, wiretest.Gossip()))
 		for b.Loop() {
 			buf = wire.AppendCompressed(buf[:0], payload)
 		}
@@ -172,7 +117,7 @@ func BenchmarkEncode(b *testing.B) {
 		b.Run(fmt.Sprintf("push-pull-%d", n), func(b *testing.B) {
 			b.ReportAllocs()
 			var buf []byte
-			m := benchPushPull(n)
+			m := wiretest.PushPull(n)
 			for b.Loop() {
 				buf = must(wire.AppendStream(buf[:0], m, wire.EncodeOptions{}))
 			}
@@ -182,7 +127,7 @@ func BenchmarkEncode(b *testing.B) {
 		b.Run(fmt.Sprintf("push-pull-%d-appendto", n), func(b *testing.B) {
 			b.ReportAllocs()
 			var buf []byte
-			m := benchPushPull(n)
+			m := wiretest.PushPull(n)
 			for b.Loop() {
 				buf = m.AppendTo(buf[:0])
 			}
@@ -224,23 +169,23 @@ func BenchmarkDecode(b *testing.B) {
 	packet := func(opts wire.DecodeOptions) func([]byte) error {
 		return func(in []byte) error { _, err := wire.DecodePacket(in, opts); return err }
 	}
-	for _, c := range benchMessages() {
+	for _, c := range wiretest.Messages() {
 		f := message
-		if c.stream {
+		if c.Stream {
 			f = stream(wire.DecodeOptions{StreamReply: true})
 		}
-		b.Run(c.name, decode(c.msg.AppendTo(nil), f))
+		b.Run(c.Name, decode(c.Msg.AppendTo(nil), f))
 	}
-	b.Run("user-stream", decode(must(wire.AppendStream(nil, &wire.User{Payload: benchUser}, wire.EncodeOptions{})), stream(wire.DecodeOptions{})))
-	compound := must(new(compoundEncoder).append(nil, benchGossip()))
+	b.Run("user-stream", decode(must(wire.AppendStream(nil, &wire.User{Payload: wiretest.User}, wire.EncodeOptions{})), stream(wire.DecodeOptions{})))
+	compound := must(new(compoundEncoder).append(nil, wiretest.Gossip()))
 	b.Run("compound", decode(compound, packet(wire.DecodeOptions{})))
 	b.Run("compress", decode(wire.AppendCompressed(nil, compound), packet(wire.DecodeOptions{})))
-	keyring := must(wire.NewKeyring(benchKey))
+	keyring := must(wire.NewKeyring(wiretest.Key))
 	b.Run("packet-encrypted", decode(must(wire.EncodePacket(nil, compound, wire.EncodeOptions{Keyring: keyring, EncryptVersion: wire.EncryptVersion1, CRC: true})),
 		packet(wire.DecodeOptions{Keyring: keyring})))
 	b.Run("packet-compressed", decode(must(wire.EncodePacket(nil, compound, wire.EncodeOptions{Compress: true, CRC: true})), packet(wire.DecodeOptions{})))
 	for _, n := range []int{128, 1024} {
-		b.Run(fmt.Sprintf("push-pull-%d", n), decode(must(wire.AppendStream(nil, benchPushPull(n), wire.EncodeOptions{})), stream(wire.DecodeOptions{})))
+		b.Run(fmt.Sprintf("push-pull-%d", n), decode(must(wire.AppendStream(nil, wiretest.PushPull(n), wire.EncodeOptions{})), stream(wire.DecodeOptions{})))
 	}
 }
 
@@ -264,7 +209,7 @@ func (r *shortReader) Read(p []byte) (int, error) {
 // everything at once, and one handing out 1460-byte segments.
 func BenchmarkReadStream(b *testing.B) {
 	for _, n := range []int{128, 1024, 8192} {
-		in := must(wire.AppendStream(nil, benchPushPull(n), wire.EncodeOptions{}))
+		in := must(wire.AppendStream(nil, wiretest.PushPull(n), wire.EncodeOptions{}))
 		for _, seg := range []int{len(in), 1460} {
 			name := fmt.Sprintf("push-pull-%d/read=all", n)
 			if seg != len(in) {
@@ -284,12 +229,12 @@ func BenchmarkReadStream(b *testing.B) {
 }
 
 func TestAppendCompoundInPlace(t *testing.T) {
-	msgs := benchGossip()
+	msgs := wiretest.Gossip()
 	want := must(new(compoundEncoder).append(nil, msgs))
 	if got := appendCompoundInPlace(nil, msgs); !bytes.Equal(got, want) {
 		t.Fatalf("got %x, want %x", got, want)
 	}
-	pp := benchPushPull(3)
+	pp := wiretest.PushPull(3)
 	if got, want := pp.AppendTo(nil), must(wire.AppendStream(nil, pp, wire.EncodeOptions{})); !bytes.Equal(got, want) {
 		t.Fatalf("got %x, want %x", got, want)
 	}

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/rumorproject/rumor/internal/wire"
+	"github.com/rumorproject/rumor/internal/wire/wiretest"
 	"github.com/rumorproject/rumor/interop/mlwire"
 )
 
@@ -30,59 +31,6 @@ import (
 // bytes.Reader per message, a new AES cipher per packet. The rumor side
 // encodes into a reused buffer, as rumor's runtime does.
 
-var (
-	benchKey   = []byte("0123456789abcdef")
-	benchVsn   = []byte{1, 5, 2, 0, 0, 0}
-	benchMeta  = []byte("role=web,dc=eu-west-1,rack=r17,version=1.4.2")
-	benchUser  = bytes.Repeat([]byte("user-event:deploy;"), 15)
-	benchPing  = &wire.Ping{SeqNo: 184467, Node: "node-017.eu-west-1", SourceAddr: []byte{10, 0, 1, 3}, SourcePort: 7946, SourceNode: "node-003.eu-west-1"}
-	benchAlive = func(i int) *wire.Alive {
-		return &wire.Alive{Incarnation: uint32(40 + i), Node: fmt.Sprintf("node-%03d.eu-west-1", i), Addr: []byte{10, 0, 1, byte(i)}, Port: 7946, Meta: benchMeta, Vsn: benchVsn}
-	}
-)
-
-type benchMessage struct {
-	name   string
-	msg    wire.Message
-	stream bool
-}
-
-func benchMessages() []benchMessage {
-	return []benchMessage{
-		{name: "ping", msg: benchPing},
-		{name: "indirect-ping", msg: &wire.IndirectPing{SeqNo: 184468, Target: []byte{10, 0, 1, 17}, Port: 7946, Node: "node-017.eu-west-1", Nack: true,
-			SourceAddr: []byte{10, 0, 1, 3}, SourcePort: 7946, SourceNode: "node-003.eu-west-1"}},
-		{name: "ack", msg: &wire.Ack{SeqNo: 184467}},
-		{name: "ack-payload", msg: &wire.Ack{SeqNo: 184467, Payload: []byte("rtt-coordinate:0.0031,0.0007,-0.0012")}},
-		{name: "nack", msg: &wire.Nack{SeqNo: 184468}},
-		{name: "suspect", msg: &wire.Suspect{Incarnation: 41, Node: "node-017.eu-west-1", From: "node-003.eu-west-1"}},
-		{name: "alive", msg: benchAlive(17)},
-		{name: "dead", msg: &wire.Dead{Incarnation: 41, Node: "node-017.eu-west-1", From: "node-003.eu-west-1"}},
-		{name: "user", msg: &wire.User{Payload: benchUser}},
-		{name: "err", msg: &wire.ErrResp{Error: "push/pull: remote node name does not match"}, stream: true},
-	}
-}
-
-func benchGossip() []wire.Message {
-	return []wire.Message{
-		benchPing,
-		benchAlive(21),
-		&wire.Suspect{Incarnation: 41, Node: "node-017.eu-west-1", From: "node-003.eu-west-1"},
-		benchAlive(22),
-		&wire.Dead{Incarnation: 7, Node: "node-030.eu-west-1", From: "node-030.eu-west-1"},
-		benchAlive(23),
-	}
-}
-
-func benchPushPull(n int) *wire.PushPull {
-	m := &wire.PushPull{Join: false, Nodes: make([]wire.PushNodeState, n)}
-	for i := range m.Nodes {
-		m.Nodes[i] = wire.PushNodeState{Name: fmt.Sprintf("node-%04d.eu-west-1", i), Addr: []byte{10, 0, byte(i >> 8), byte(i)},
-			Port: 7946, Meta: benchMeta, Incarnation: uint32(3 * i), State: wire.NodeState(i % 4), Vsn: benchVsn}
-	}
-	return m
-}
-
 func must[T any](v T, err error) T {
 	if err != nil {
 		panic(err)
@@ -94,7 +42,7 @@ func must[T any](v T, err error) T {
 // directions. Encoders return the bytes they produced (rumor's into the
 // buffer they are given); decoders take the encoding made in setup.
 type benchCase struct {
-	name     string
+	Name     string
 	rumorEnc func(buf []byte) []byte
 	gmEnc    func() []byte
 	input    []byte // the encoding both decoders read; both encoders produce it
@@ -305,33 +253,33 @@ func gmErrDecode(in []byte) error {
 
 func benchCases() []benchCase {
 	var cases []benchCase
-	for _, c := range benchMessages() {
-		m := c.msg
+	for _, c := range wiretest.Messages() {
+		m := c.Msg
 		gv := gmValueOf(m)
 		bc := benchCase{
-			name:     c.name,
+			Name:     c.Name,
 			rumorEnc: func(buf []byte) []byte { return m.AppendTo(buf) },
 			gmEnc:    func() []byte { return gmEncodeAny(gv) },
 			input:    m.AppendTo(nil),
 			rumorDec: rumorMessage,
 			gmDec:    gmLeaf,
 		}
-		if c.stream {
+		if c.Stream {
 			bc.rumorDec, bc.gmDec = rumorStream(wire.DecodeOptions{StreamReply: true}), gmErrDecode
 		}
 		cases = append(cases, bc)
 	}
-	userStream := &wire.User{Payload: benchUser}
+	userStream := &wire.User{Payload: wiretest.User}
 	cases = append(cases, benchCase{
-		name:     "user-stream",
+		Name:     "user-stream",
 		rumorEnc: func(buf []byte) []byte { return must(wire.AppendStream(buf, userStream, wire.EncodeOptions{})) },
-		gmEnc:    func() []byte { return must(gmEncodeUserStream(benchUser)) },
+		gmEnc:    func() []byte { return must(gmEncodeUserStream(wiretest.User)) },
 		input:    must(wire.AppendStream(nil, userStream, wire.EncodeOptions{})),
 		rumorDec: rumorStream(wire.DecodeOptions{}),
 		gmDec:    gmUserStreamDecode,
 	})
 
-	gossip := benchGossip()
+	gossip := wiretest.Gossip()
 	gmGossip := make([]any, len(gossip))
 	for i, m := range gossip {
 		gmGossip[i] = gmValueOf(m)
@@ -339,7 +287,7 @@ func benchCases() []benchCase {
 	var enc compoundEncoder
 	compound := enc.append(nil, gossip)
 	cases = append(cases, benchCase{
-		name:     "compound",
+		Name:     "compound",
 		rumorEnc: func(buf []byte) []byte { return enc.append(buf, gossip) },
 		gmEnc:    func() []byte { return gmEncodeCompound(gmGossip) },
 		input:    compound,
@@ -347,37 +295,37 @@ func benchCases() []benchCase {
 		gmDec:    gmPacket(nil),
 	})
 	cases = append(cases, benchCase{
-		name:       "compound-inplace",
+		Name:       "compound-inplace",
 		rumorEnc:   func(buf []byte) []byte { return appendCompoundInPlace(buf, gossip) },
 		gmEnc:      func() []byte { return gmEncodeCompound(gmGossip) },
 		input:      compound,
 		encodeOnly: true,
 	})
 	cases = append(cases, benchCase{
-		name:     "compress",
+		Name:     "compress",
 		rumorEnc: func(buf []byte) []byte { return wire.AppendCompressed(buf, compound) },
 		gmEnc:    func() []byte { return must(compressOf(compound)) },
 		input:    wire.AppendCompressed(nil, compound),
 		rumorDec: rumorPacket(wire.DecodeOptions{}),
 		gmDec:    gmPacket(nil),
 	})
-	keyring := must(wire.NewKeyring(benchKey))
+	keyring := must(wire.NewKeyring(wiretest.Key))
 	encOpts := wire.EncodeOptions{Keyring: keyring, EncryptVersion: wire.EncryptVersion1, CRC: true}
 	var payload []byte
 	cases = append(cases, benchCase{
-		name: "packet-encrypted",
+		Name: "packet-encrypted",
 		rumorEnc: func(buf []byte) []byte {
 			payload = enc.append(payload[:0], gossip)
 			return must(wire.EncodePacket(buf, payload, encOpts))
 		},
-		gmEnc:    func() []byte { return gmPacketEncode(gmEncodeCompound(gmGossip), false, benchKey) },
+		gmEnc:    func() []byte { return gmPacketEncode(gmEncodeCompound(gmGossip), false, wiretest.Key) },
 		input:    must(wire.EncodePacket(nil, compound, encOpts)),
 		rumorDec: rumorPacket(wire.DecodeOptions{Keyring: keyring}),
-		gmDec:    gmPacket([][]byte{benchKey}),
+		gmDec:    gmPacket([][]byte{wiretest.Key}),
 	})
 	zipOpts := wire.EncodeOptions{Compress: true, CRC: true}
 	cases = append(cases, benchCase{
-		name: "packet-compressed",
+		Name: "packet-compressed",
 		rumorEnc: func(buf []byte) []byte {
 			payload = enc.append(payload[:0], gossip)
 			return must(wire.EncodePacket(buf, payload, zipOpts))
@@ -388,10 +336,10 @@ func benchCases() []benchCase {
 		gmDec:    gmPacket(nil),
 	})
 	for _, n := range []int{128, 1024} {
-		pp := benchPushPull(n)
+		pp := wiretest.PushPull(n)
 		nodes := nodesToML(pp.Nodes)
 		cases = append(cases, benchCase{
-			name:     fmt.Sprintf("push-pull-%d", n),
+			Name:     fmt.Sprintf("push-pull-%d", n),
 			rumorEnc: func(buf []byte) []byte { return must(wire.AppendStream(buf, pp, wire.EncodeOptions{})) },
 			gmEnc:    func() []byte { return must(gmEncodePushPull(pp.Join, nodes, pp.UserState)) },
 			input:    must(wire.AppendStream(nil, pp, wire.EncodeOptions{})),
@@ -399,7 +347,7 @@ func benchCases() []benchCase {
 			gmDec:    gmPushPullDecode,
 		})
 		cases = append(cases, benchCase{
-			name:       fmt.Sprintf("push-pull-%d-appendto", n),
+			Name:       fmt.Sprintf("push-pull-%d-appendto", n),
 			rumorEnc:   func(buf []byte) []byte { return pp.AppendTo(buf) },
 			gmEnc:      func() []byte { return must(gmEncodePushPull(pp.Join, nodes, pp.UserState)) },
 			input:      pp.AppendTo(nil),
@@ -415,20 +363,20 @@ func benchCases() []benchCase {
 func TestBenchCases(t *testing.T) {
 	for _, c := range benchCases() {
 		got, want := c.rumorEnc(nil), c.gmEnc()
-		if c.name != "packet-encrypted" && !bytes.Equal(got, want) {
-			t.Errorf("%s: rumor encodes %s, go-msgpack %s", c.name, hexCut(got), hexCut(want))
+		if c.Name != "packet-encrypted" && !bytes.Equal(got, want) {
+			t.Errorf("%s: rumor encodes %s, go-msgpack %s", c.Name, hexCut(got), hexCut(want))
 		}
 		if len(got) != len(want) {
-			t.Errorf("%s: rumor encodes %d bytes, go-msgpack %d", c.name, len(got), len(want))
+			t.Errorf("%s: rumor encodes %d bytes, go-msgpack %d", c.Name, len(got), len(want))
 		}
 		if c.encodeOnly {
 			continue
 		}
 		if err := c.rumorDec(c.input); err != nil {
-			t.Errorf("%s: rumor decode: %v", c.name, err)
+			t.Errorf("%s: rumor decode: %v", c.Name, err)
 		}
 		if err := c.gmDec(c.input); err != nil {
-			t.Errorf("%s: go-msgpack decode: %v", c.name, err)
+			t.Errorf("%s: go-msgpack decode: %v", c.Name, err)
 		}
 	}
 }
@@ -468,13 +416,13 @@ func BenchmarkCodec(b *testing.B) {
 	for _, impl := range []string{"rumor", "gomsgpack"} {
 		rumor := impl == "rumor"
 		for _, c := range cases {
-			b.Run("impl="+impl+"/op=encode/msg="+c.name, func(b *testing.B) { runEncode(b, c, rumor) })
+			b.Run("impl="+impl+"/op=encode/msg="+c.Name, func(b *testing.B) { runEncode(b, c, rumor) })
 		}
 		for _, c := range cases {
 			if c.encodeOnly {
 				continue
 			}
-			b.Run("impl="+impl+"/op=decode/msg="+c.name, func(b *testing.B) { runDecode(b, c, rumor) })
+			b.Run("impl="+impl+"/op=decode/msg="+c.Name, func(b *testing.B) { runDecode(b, c, rumor) })
 		}
 	}
 }
@@ -483,7 +431,7 @@ func BenchmarkCodec(b *testing.B) {
 // root module's benchmark names.
 func BenchmarkEncode(b *testing.B) {
 	for _, c := range benchCases() {
-		b.Run(c.name, func(b *testing.B) { runEncode(b, c, false) })
+		b.Run(c.Name, func(b *testing.B) { runEncode(b, c, false) })
 	}
 }
 
@@ -492,6 +440,6 @@ func BenchmarkDecode(b *testing.B) {
 		if c.encodeOnly {
 			continue
 		}
-		b.Run(c.name, func(b *testing.B) { runDecode(b, c, false) })
+		b.Run(c.Name, func(b *testing.B) { runDecode(b, c, false) })
 	}
 }
