@@ -15,7 +15,7 @@ import (
 // network, the file system, clocks or global randomness.
 var allowedImports = []string{
 	"bytes", "compress/lzw", "crypto/aes", "crypto/cipher", "crypto/rand", "encoding/binary",
-	"errors", "fmt", "hash/crc32", "io", "math", "slices", "strconv", "strings", "sync",
+	"errors", "fmt", "hash/crc32", "io", "math", "slices", "strconv", "strings", "sync", "unsafe",
 }
 
 func TestImportsStayPure(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"unsafe"
 )
 
 // msgpack format bytes used by the subset memberlist speaks.
@@ -137,7 +138,6 @@ type decoder struct {
 	structStart int // -1 outside a struct
 	structLen   int // -1 until known
 	arena       []byte
-	strs        string
 	oneStruct   bool // the input after the type byte is one struct
 	// need is set on a truncation error: how many more bytes would let the
 	// failed read make progress. Stream readers use it to read just enough.
@@ -314,15 +314,17 @@ func (d *decoder) string() (string, error) {
 		return string(b), err
 	}
 	o := d.off - len(b) - d.structStart
-	d.ensureStrings()
-	return d.strs[o : o+len(b)], nil
+	d.ensureArena()
+	// Safe: the arena is never written after the copy, and every byte slice
+	// handed out of it is capped to its own field's region, which no string
+	// overlaps, so nothing can change these bytes.
+	return unsafe.String(&d.arena[o], len(b)), nil
 }
 
-// The strings and byte slices of one struct are sliced out of one copy of
-// the struct's bytes (one allocation for each kind, made on first use)
-// rather than copied one by one: decoding allocates per struct, not per
-// field. A kept field therefore keeps its struct's bytes (a few hundred at
-// most) alive, never more.
+// The strings and byte slices of one struct all point into one copy of the
+// struct's bytes (made on first use) rather than being copied one by one:
+// decoding allocates per struct, not per field. A kept field therefore keeps
+// its struct's bytes (a few hundred at most) alive, never more.
 
 func (d *decoder) inStruct() bool { return d.structStart >= 0 }
 
@@ -360,12 +362,6 @@ func (d *decoder) ensureArena() {
 	}
 }
 
-func (d *decoder) ensureStrings() {
-	if d.strs == "" {
-		d.strs = string(d.buf[d.structStart:d.structEnd()])
-	}
-}
-
 // structIter walks the fields of one struct.
 type structIter struct {
 	n, k    int
@@ -374,7 +370,7 @@ type structIter struct {
 
 // beginStruct reads a struct header and starts a new arena for its fields.
 func (d *decoder) beginStruct() (structIter, error) {
-	d.structStart, d.structLen, d.arena, d.strs = d.off, -1, nil, ""
+	d.structStart, d.structLen, d.arena = d.off, -1, nil
 	n, isArray, err := d.structHeader()
 	return structIter{n: n, isArray: isArray}, err
 }
