@@ -2,7 +2,6 @@ package wire_test
 
 import (
 	"bytes"
-	"encoding/binary"
 	"fmt"
 	"io"
 	"testing"
@@ -84,7 +83,7 @@ func BenchmarkEncode(b *testing.B) {
 		var buf []byte
 		msgs := wiretest.Gossip()
 		for b.Loop() {
-			buf = appendCompoundInPlace(buf[:0], msgs)
+			buf = mustCompound(buf[:0], msgs)
 		}
 		b.SetBytes(int64(len(buf)))
 	})
@@ -134,19 +133,6 @@ func BenchmarkEncode(b *testing.B) {
 			b.SetBytes(int64(len(buf)))
 		})
 	}
-}
-
-// appendCompoundInPlace lays out a compound of msgs directly in dst.
-func appendCompoundInPlace(dst []byte, msgs []wire.Message) []byte {
-	dst = append(dst, byte(wire.CompoundMsg), byte(len(msgs)))
-	table := len(dst)
-	dst = append(dst, make([]byte, 2*len(msgs))...)
-	for i, m := range msgs {
-		start := len(dst)
-		dst = m.AppendTo(dst)
-		binary.BigEndian.PutUint16(dst[table+2*i:], uint16(len(dst)-start))
-	}
-	return dst
 }
 
 func BenchmarkDecode(b *testing.B) {
@@ -231,11 +217,15 @@ func BenchmarkReadStream(b *testing.B) {
 func TestAppendCompoundInPlace(t *testing.T) {
 	msgs := wiretest.Gossip()
 	want := must(new(compoundEncoder).append(nil, msgs))
-	if got := appendCompoundInPlace(nil, msgs); !bytes.Equal(got, want) {
+	if got := mustCompound(nil, msgs); !bytes.Equal(got, want) {
 		t.Fatalf("got %x, want %x", got, want)
 	}
 	pp := wiretest.PushPull(3)
 	if got, want := pp.AppendTo(nil), must(wire.AppendStream(nil, pp, wire.EncodeOptions{})); !bytes.Equal(got, want) {
 		t.Fatalf("got %x, want %x", got, want)
 	}
+}
+
+func mustCompound(dst []byte, msgs []wire.Message) []byte {
+	return must(wire.AppendCompoundMessages(dst, msgs))
 }

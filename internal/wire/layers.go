@@ -36,6 +36,28 @@ func AppendCompound(b []byte, parts ...[]byte) ([]byte, error) {
 	return b, nil
 }
 
+// AppendCompoundMessages appends a compound of msgs, encoding each message
+// straight into dst behind a reserved length table: no per-part buffers.
+// The limits are those of AppendCompound; on error dst is returned as given.
+func AppendCompoundMessages(dst []byte, msgs []Message) ([]byte, error) {
+	if len(msgs) > MaxCompoundParts {
+		return dst, errors.New("wire: compound of " + strconv.Itoa(len(msgs)) + " parts, want at most 255")
+	}
+	start := len(dst)
+	dst = append(dst, byte(CompoundMsg), byte(len(msgs)))
+	table := len(dst)
+	dst = append(dst, make([]byte, 2*len(msgs))...)
+	for i, m := range msgs {
+		part := len(dst)
+		dst = m.AppendTo(dst)
+		if n := len(dst) - part; n > 0xffff {
+			return dst[:start], errors.New("wire: compound part of " + strconv.Itoa(n) + " bytes, want under 64 KiB")
+		}
+		binary.BigEndian.PutUint16(dst[table+2*i:], uint16(len(dst)-part))
+	}
+	return dst, nil
+}
+
 // splitCompound splits the body of a compound message (after its type byte).
 // Like memberlist, it keeps the parts that fit and counts the ones cut off
 // by the end of the input as truncated; a short length table is an error.

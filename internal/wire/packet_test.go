@@ -244,3 +244,23 @@ func TestLZWBombStopsAtLimit(t *testing.T) {
 		t.Fatalf("within a 16 MiB limit: %v", err)
 	}
 }
+
+func TestAppendCompoundMessages(t *testing.T) {
+	msgs := []Message{&Ping{SeqNo: 1, Node: "b"}, &Suspect{Incarnation: 3, Node: "b", From: "a"}, &User{Payload: []byte("x")}}
+	parts := make([][]byte, len(msgs))
+	for i, m := range msgs {
+		parts[i] = m.AppendTo(nil)
+	}
+	want, _ := AppendCompound([]byte("prefix"), parts...)
+	got, err := AppendCompoundMessages([]byte("prefix"), msgs)
+	if err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("AppendCompoundMessages = %x, %v; want %x", got, err, want)
+	}
+	big := &User{Payload: make([]byte, 70000)}
+	if got, err := AppendCompoundMessages([]byte("p"), []Message{big}); err == nil || string(got) != "p" {
+		t.Fatalf("oversized part: %q, %v; want an error and dst unchanged", got[:min(len(got), 4)], err)
+	}
+	if _, err := AppendCompoundMessages(nil, make([]Message, 256)); err == nil {
+		t.Fatal("256 parts accepted")
+	}
+}

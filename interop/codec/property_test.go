@@ -461,10 +461,7 @@ func TestPropertyCompress(t *testing.T) {
 		t.Parallel()
 		property(t, iters(*propIters), func(g *gen, _ int) error {
 			msgs, parts := g.compound()
-			payload := compoundOf(parts)
-			if len(parts) == 1 && g.bool() {
-				payload = parts[0]
-			}
+			payload := g.packetPayload(parts)
 			want, err := compressOf(payload)
 			if err != nil {
 				return err
@@ -503,10 +500,7 @@ func TestPropertyPacketLayers(t *testing.T) {
 	t.Parallel()
 	property(t, iters(*propIters), func(g *gen, _ int) error {
 		msgs, parts := g.compound()
-		payload := compoundOf(parts)
-		if len(parts) == 1 && g.bool() {
-			payload = parts[0]
-		}
+		payload := g.packetPayload(parts)
 		if len(parts) == 0 {
 			return nil // an empty compound is not a packet anyone sends
 		}
@@ -638,4 +632,13 @@ func TestPropertyStreamLayers(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// packetPayload lays parts out as a packet payload: a compound, or now and
+// then a single message bare, as memberlist sends one.
+func (g *gen) packetPayload(parts [][]byte) []byte {
+	if len(parts) == 1 && g.bool() {
+		return parts[0]
+	}
+	return compoundOf(parts)
 }
