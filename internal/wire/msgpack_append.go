@@ -88,4 +88,3 @@ func appendBool(b []byte, v bool) []byte {
 func appendKey(b []byte, k string) []byte {
 	return append(append(b, mpFixStr|byte(len(k))), k...)
 }
-
