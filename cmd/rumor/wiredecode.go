@@ -228,18 +228,10 @@ func decodeFailure(err error, in []byte, opts wire.DecodeOptions, stream bool) e
 // describeError renders a decoding error as "<layer> at offset <n>:
 // <reason>[: <detail>]", without the package prefix.
 func describeError(err error) string {
-	we, ok := asWireError(err)
-	if !ok {
-		return strings.TrimPrefix(err.Error(), "wire: ")
+	if we, ok := asWireError(err); ok {
+		err = we // drop any context wrapped around it
 	}
-	msg := fmt.Sprintf("%s at offset %d: %s", we.Layer, we.Offset, we.Reason.String())
-	if we.Detail != "" {
-		msg += ": " + we.Detail
-	}
-	if we.Err != nil {
-		msg += ": " + we.Err.Error()
-	}
-	return msg
+	return strings.TrimPrefix(err.Error(), "wire: ")
 }
 
 func asWireError(err error) (*wire.Error, bool) {
