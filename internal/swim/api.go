@@ -1,0 +1,155 @@
+package swim
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"time"
+
+	"github.com/rumorproject/rumor/internal/wire"
+)
+
+// HandlePacket takes the messages of one received datagram (the parts of a
+// compound in order), after the driver removed its envelope.
+func (n *Node) HandlePacket(now time.Time, from netip.AddrPort, msgs []wire.Message) {
+	n.clock(now)
+	n.fire()
+	for _, m := range msgs {
+		n.counters.MessagesIn++
+		switch m := m.(type) {
+		case *wire.Ping:
+			n.onPing(from, m)
+		case *wire.IndirectPing:
+			n.onIndirectPing(from, m)
+		case *wire.Ack:
+			n.onAck(m)
+		case *wire.Nack:
+			n.onNack(m)
+		case *wire.Alive:
+			n.onAlive(from, m, false, doneNone)
+		case *wire.Suspect:
+			if m.Node == "" {
+				n.drop(DropEmptyName)
+				continue
+			}
+			n.onSuspect(m)
+		case *wire.Dead:
+			if m.Node == "" {
+				n.drop(DropEmptyName)
+				continue
+			}
+			n.onDead(m)
+		case *wire.User:
+			n.emit(Event{Kind: EventMessage, Payload: m.Payload})
+		default:
+			n.drop(DropUnexpected)
+		}
+	}
+}
+
+// ErrLeft is returned by calls that make no sense after Leave.
+var ErrLeft = errors.New("swim: node has left")
+
+// Leave announces a graceful leave. EventLeaveDone follows once the notice
+// has been sent as often as a broadcast is, or at once if no other member
+// is alive to hear it. The node keeps answering until the driver stops.
+func (n *Node) Leave(now time.Time) error {
+	n.clock(now)
+	n.fire()
+	if n.leaving {
+		return ErrLeft
+	}
+	n.leaving = true
+	e := n.members.get(n.self)
+	n.onDead(&wire.Dead{Incarnation: e.inc, Node: n.cfg.Name, From: n.cfg.Name})
+	if !n.anyAlive() {
+		n.emit(Event{Kind: EventLeaveDone})
+	}
+	return nil
+}
+
+func (n *Node) anyAlive() bool {
+	for _, nameID := range n.members.order {
+		if e := &n.members.entries[nameID]; nameID != n.self && !e.deadOrLeft() {
+			return true
+		}
+	}
+	return false
+}
+
+// UpdateMeta sets the node's metadata and announces it with a new
+// incarnation. EventUpdateDone follows once the news has been sent as often
+// as a broadcast is, or at once if no other member is alive.
+func (n *Node) UpdateMeta(now time.Time, meta []byte) error {
+	n.clock(now)
+	n.fire()
+	if len(meta) > MetaMaxSize {
+		return fmt.Errorf("swim: metadata of %d bytes, more than %d", len(meta), MetaMaxSize)
+	}
+	if n.leaving {
+		return ErrLeft
+	}
+	n.cfg.Meta = clone(meta)
+	n.incarnation++
+	id := n.selfID
+	a := &wire.Alive{Incarnation: n.incarnation, Node: n.cfg.Name, Addr: id.rawAddr, Port: id.addr.Port(),
+		Meta: n.cfg.Meta, Vsn: id.vsn[:]}
+	n.onAlive(netip.AddrPort{}, a, true, doneUpdate)
+	if !n.anyAlive() {
+		n.emit(Event{Kind: EventUpdateDone})
+	}
+	return nil
+}
+
+// SendPacket sends a user message to addr in a datagram, best effort, with
+// broadcasts piggybacked.
+func (n *Node) SendPacket(now time.Time, to netip.AddrPort, payload []byte) error {
+	n.clock(now)
+	n.fire()
+	if limit := n.cfg.PacketSize - n.cfg.PacketOverhead - 1; len(payload) > limit {
+		return fmt.Errorf("swim: user message of %d bytes, more than the %d a packet holds", len(payload), limit)
+	}
+	n.sendMsg(to, &wire.User{Payload: clone(payload)})
+	return nil
+}
+
+// SendReliable sends a user message to addr over a stream.
+func (n *Node) SendReliable(now time.Time, to netip.AddrPort, payload []byte) (StreamID, error) {
+	n.clock(now)
+	n.fire()
+	if len(payload) > wire.MaxUserMsgBytes {
+		return 0, fmt.Errorf("swim: user message of %d bytes, more than %d", len(payload), wire.MaxUserMsgBytes)
+	}
+	return n.openStream(StreamUser, to, &wire.User{Payload: clone(payload)}, n.time(n.now+int64(n.cfg.TCPTimeout))), nil
+}
+
+// Preload fills the member table with members as if learned long ago,
+// without broadcasting or emitting events: a simulation starts from a
+// converged cluster this way. Members already known and ourselves are
+// skipped; so are entries with an address the protocol could not carry.
+func (n *Node) Preload(now time.Time, members []Member) {
+	n.clock(now)
+	for i := range members {
+		m := &members[i]
+		if m.Name == "" || !m.Addr.IsValid() || len(m.Meta) > MetaMaxSize {
+			continue
+		}
+		if nameID, ok := n.dir.lookup(m.Name); ok && n.members.get(nameID) != nil {
+			continue
+		}
+		nameID := n.dir.acquire(m.Name)
+		e := n.members.insert(nameID, n.rng.IntN(n.members.len()+1))
+		*e = entry{id: n.dir.identity(nameID, m.Addr.Addr().AsSlice(), m.Addr.Port(), m.Meta, m.Vsn),
+			inc: m.Incarnation, state: m.State, changed: n.now}
+	}
+}
+
+// CountStates counts the member table's entries by state.
+func (n *Node) CountStates() (c [4]int) {
+	for _, nameID := range n.members.order {
+		if s := n.members.entries[nameID].state; int(s) < len(c) {
+			c[s]++
+		}
+	}
+	return c
+}

@@ -1,0 +1,227 @@
+package swim
+
+import (
+	"net/netip"
+
+	"github.com/rumorproject/rumor/internal/wire"
+)
+
+// onAlive applies memberlist's alive rules (state.go aliveNode). bootstrap
+// is set for the node's own updates, which must not be refuted.
+func (n *Node) onAlive(from netip.AddrPort, a *wire.Alive, bootstrap bool, done doneKind) {
+	if a.Node == "" {
+		n.drop(DropEmptyName)
+		return
+	}
+	if n.leaving && a.Node == n.cfg.Name {
+		n.drop(DropAfterLeave)
+		return
+	}
+	var vsn [6]uint8
+	copy(vsn[:], a.Vsn)
+	if len(a.Vsn) >= 3 && (vsn[0] == 0 || vsn[1] == 0 || vsn[0] > vsn[1]) {
+		n.drop(DropBadVersion)
+		return
+	}
+	if len(a.Addr) != 4 && len(a.Addr) != 16 {
+		n.drop(DropBadAddr)
+		return
+	}
+	if len(a.Meta) > MetaMaxSize {
+		n.drop(DropMetaTooLarge)
+		return
+	}
+	nameID, known := n.dir.lookup(a.Node)
+	e := n.members.get(nameID)
+	if !known || e == nil {
+		nameID = n.dir.acquire(a.Node)
+		e = n.members.insert(nameID, n.rng.IntN(n.members.len()+1))
+		// A new entry starts dead at incarnation 0, as in memberlist: an
+		// alive at incarnation 0 leaves it dead.
+		*e = entry{id: n.dir.identity(nameID, a.Addr, a.Port, a.Meta, vsn), state: StateDead, changed: n.now}
+	}
+	reclaim := false
+	if string(e.id.rawAddr) != string(a.Addr) || e.id.addr.Port() != a.Port {
+		canReclaim := n.cfg.DeadNodeReclaimTime > 0 && n.now-e.changed > int64(n.cfg.DeadNodeReclaimTime)
+		if e.state != StateLeft && (e.state != StateDead || !canReclaim) {
+			n.drop(DropConflict)
+			other := Member{Name: a.Node, Meta: a.Meta, Incarnation: a.Incarnation, Vsn: vsn}
+			if ip, ok := netip.AddrFromSlice(a.Addr); ok {
+				other.Addr = netip.AddrPortFrom(ip, a.Port)
+			}
+			n.emit(Event{Kind: EventConflict, Member: n.snapshot(e), Other: other})
+			return
+		}
+		reclaim = true
+	}
+	isSelf := nameID == n.self
+	if !isSelf && !reclaim && a.Incarnation <= e.inc {
+		n.drop(DropStaleIncarnation)
+		if a.Incarnation < e.inc {
+			n.tellStale(from, nameID, e)
+		}
+		return
+	}
+	if isSelf && a.Incarnation < e.inc {
+		n.drop(DropStaleIncarnation)
+		return
+	}
+	n.endSuspicion(nameID)
+	oldState, oldMeta := e.state, e.id.meta
+	if !bootstrap && isSelf {
+		if a.Incarnation == e.inc && string(a.Meta) == string(e.id.meta) && len(a.Vsn) == 6 && vsn == e.id.vsn {
+			return // our own alive, echoed back
+		}
+		n.refute(e, a.Incarnation)
+		return
+	}
+	n.broadcast(a.Node, a, done)
+	if len(a.Vsn) < 6 {
+		vsn = e.id.vsn // memberlist keeps the versions it had
+	}
+	e.id = n.dir.identity(nameID, a.Addr, a.Port, a.Meta, vsn)
+	e.inc = a.Incarnation
+	if isSelf {
+		n.selfID, n.incarnation = e.id, a.Incarnation
+	}
+	if e.state != StateAlive {
+		e.state = StateAlive
+		e.changed = n.now
+	}
+	switch {
+	case oldState == StateDead || oldState == StateLeft:
+		n.emit(Event{Kind: EventJoin, Member: n.snapshot(e)})
+	case string(oldMeta) != string(e.id.meta):
+		n.emit(Event{Kind: EventUpdate, Member: n.snapshot(e)})
+	case oldState == StateSuspect:
+		n.emit(Event{Kind: EventRecover, Member: n.snapshot(e)})
+	}
+}
+
+// tellStale answers a stale alive from a member we hold dead or left with
+// that notice, straight to it, at most once per probe interval.
+func (n *Node) tellStale(from netip.AddrPort, nameID uint32, e *entry) {
+	if !n.cfg.TellStaleAlive || !e.deadOrLeft() || from != e.id.addr {
+		return
+	}
+	if last, ok := n.staleTold[nameID]; ok && n.now-last < int64(n.cfg.ProbeInterval) {
+		return
+	}
+	n.staleTold[nameID] = n.now
+	accuser := n.cfg.Name
+	if e.state == StateLeft {
+		accuser = e.id.name
+	}
+	d := &wire.Dead{Incarnation: e.inc, Node: e.id.name, From: accuser}
+	n.sendPacket(e.id.addr, d.AppendTo(nil), false)
+}
+
+// refute raises our incarnation above an accusation's and says we are alive.
+func (n *Node) refute(e *entry, accused uint32) {
+	n.incarnation++
+	if accused >= n.incarnation {
+		n.incarnation = accused + 1
+	}
+	e.inc = n.incarnation
+	n.counters.Refutes++
+	n.aware.apply(1)
+	n.emit(Event{Kind: EventRefute, Member: n.snapshot(e)})
+	// Queued under our address rather than our name, as memberlist does, so
+	// it does not replace a pending message about us.
+	n.broadcast(n.cfg.Addr.Addr().String(), n.selfAlive(), doneNone)
+}
+
+func (n *Node) selfAlive() *wire.Alive {
+	id := n.selfID
+	return &wire.Alive{Incarnation: n.incarnation, Node: id.name, Addr: id.rawAddr,
+		Port: id.addr.Port(), Meta: id.meta, Vsn: id.vsn[:]}
+}
+
+// onSuspect applies memberlist's suspect rules (state.go suspectNode).
+func (n *Node) onSuspect(s *wire.Suspect) {
+	nameID, ok := n.dir.lookup(s.Node)
+	e := n.members.get(nameID)
+	if !ok || e == nil {
+		n.drop(DropUnknownNode)
+		return
+	}
+	if s.Incarnation < e.inc {
+		n.drop(DropStaleIncarnation)
+		return
+	}
+	if sus := n.suspicions[nameID]; sus != nil {
+		if sus.confirm(s.From) {
+			n.broadcast(s.Node, s, doneNone)
+			sus.gen++
+			n.timers.set(max(sus.deadline(), n.now), timerSuspicion, nameID, sus.gen)
+		}
+		return
+	}
+	if e.state != StateAlive {
+		return
+	}
+	if nameID == n.self {
+		n.refute(e, s.Incarnation)
+		return
+	}
+	n.broadcast(s.Node, s, doneNone)
+	n.counters.Suspicions++
+	e.inc = s.Incarnation
+	e.state = StateSuspect
+	e.changed = n.now
+	sus := newSuspicion(n.now, s.From, n.cfg.SuspicionMult, n.cfg.SuspicionMaxTimeoutMult,
+		n.members.len(), n.cfg.ProbeInterval)
+	n.suspicions[nameID] = sus
+	n.timers.set(sus.deadline(), timerSuspicion, nameID, sus.gen)
+	n.emit(Event{Kind: EventSuspect, Member: n.snapshot(e), From: s.From})
+}
+
+func (n *Node) endSuspicion(nameID uint32) { delete(n.suspicions, nameID) }
+
+func (n *Node) onSuspicionTimeout(nameID, gen uint32) {
+	sus := n.suspicions[nameID]
+	if sus == nil || sus.gen != gen {
+		return
+	}
+	e := n.members.get(nameID)
+	if e == nil || e.state != StateSuspect || e.changed != sus.start {
+		delete(n.suspicions, nameID)
+		return
+	}
+	n.onDead(&wire.Dead{Incarnation: e.inc, Node: e.id.name, From: n.cfg.Name})
+}
+
+// onDead applies memberlist's dead rules (state.go deadNode).
+func (n *Node) onDead(d *wire.Dead) {
+	nameID, ok := n.dir.lookup(d.Node)
+	e := n.members.get(nameID)
+	if !ok || e == nil {
+		n.drop(DropUnknownNode)
+		return
+	}
+	if d.Incarnation < e.inc {
+		n.drop(DropStaleIncarnation)
+		return
+	}
+	n.endSuspicion(nameID)
+	if e.deadOrLeft() {
+		return
+	}
+	if nameID == n.self {
+		if !n.leaving {
+			n.refute(e, d.Incarnation)
+			return
+		}
+		n.broadcast(d.Node, d, doneLeave)
+	} else {
+		n.broadcast(d.Node, d, doneNone)
+	}
+	e.inc = d.Incarnation
+	e.state = StateDead
+	kind := EventFailed
+	if d.From == d.Node {
+		e.state, kind = StateLeft, EventLeave
+	}
+	e.changed = n.now
+	n.emit(Event{Kind: kind, Member: n.snapshot(e), From: d.From})
+}

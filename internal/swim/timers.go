@@ -1,0 +1,72 @@
+package swim
+
+import "container/heap"
+
+// timerKind says what a deadline is for.
+type timerKind uint8
+
+const (
+	timerProbe       timerKind = iota + 1 // start the next probe
+	timerProbeDirect                      // direct ack not in: ask helpers (ref = seq)
+	timerProbeEnd                         // probe window over (ref = seq)
+	timerRelay                            // helper: target did not answer in time (ref = seq)
+	timerGossip                           // gossip round
+	timerPushPull                         // periodic push-pull
+	timerSuspicion                        // suspicion may expire (ref = name ID, gen)
+)
+
+// timer is one deadline. Timers are never removed from the heap: a handler
+// checks that what it was set for still holds (the probe or suspicion with
+// that sequence or generation), which keeps cancellation O(1).
+type timer struct {
+	at   int64
+	seq  uint64 // insertion order: equal deadlines fire in the order set
+	ref  uint32
+	gen  uint32
+	kind timerKind
+}
+
+type timerHeap []timer
+
+func (h timerHeap) Len() int { return len(h) }
+func (h timerHeap) Less(i, j int) bool {
+	if h[i].at != h[j].at {
+		return h[i].at < h[j].at
+	}
+	return h[i].seq < h[j].seq
+}
+func (h timerHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *timerHeap) Push(x any)   { *h = append(*h, x.(timer)) }
+func (h *timerHeap) Pop() any {
+	old := *h
+	t := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return t
+}
+
+// timers is the node's deadline queue.
+type timers struct {
+	h   timerHeap
+	seq uint64
+}
+
+func (t *timers) set(at int64, kind timerKind, ref, gen uint32) {
+	t.seq++
+	heap.Push(&t.h, timer{at: at, seq: t.seq, ref: ref, gen: gen, kind: kind})
+}
+
+// next returns the earliest deadline.
+func (t *timers) next() (int64, bool) {
+	if len(t.h) == 0 {
+		return 0, false
+	}
+	return t.h[0].at, true
+}
+
+// pop removes and returns the earliest timer due at or before now.
+func (t *timers) pop(now int64) (timer, bool) {
+	if len(t.h) == 0 || t.h[0].at > now {
+		return timer{}, false
+	}
+	return heap.Pop(&t.h).(timer), true
+}
