@@ -3,6 +3,7 @@ package sim
 import (
 	"errors"
 	"net/netip"
+	"time"
 
 	"github.com/rumorproject/rumor/internal/swim"
 	"github.com/rumorproject/rumor/internal/wire"
@@ -79,7 +80,7 @@ func (s *Sim) process(n *simNode, e *event) {
 			return
 		}
 		reply := n.core.HandleStream(now, s.nodes[f.dialer].addr, req)
-		delay := s.linkDelay(n.idx, f.dialer)
+		delay := s.streamDelay(n.idx, f.dialer)
 		if reply == nil && f.kind != swim.StreamUser {
 			return // no answer: the dialer times out
 		}
@@ -202,7 +203,7 @@ func (s *Sim) openStream(from *simNode, st *swim.Stream) {
 	if !ok || !s.connected(from.idx, to) {
 		return // the connection attempt hangs until the deadline
 	}
-	s.push(&event{at: s.now + s.linkDelay(from.idx, to), kind: evStream, node: to, stream: f,
+	s.push(&event{at: s.now + s.streamDelay(from.idx, to), kind: evStream, node: to, stream: f,
 		msgs: []wire.Message{st.Msg}})
 }
 
@@ -214,6 +215,18 @@ func (s *Sim) lost(a, b int) bool {
 		p = l
 	}
 	return p > 0 && s.rng.Float64() < p
+}
+
+// streamDelay is a stream leg's delay: TCP retransmits what the link
+// loses, after a 1 s timeout that doubles (Linux's initial RTO).
+func (s *Sim) streamDelay(a, b int) int64 {
+	d := s.linkDelay(a, b)
+	rto := int64(time.Second)
+	for try := 0; try < 3 && s.lost(a, b); try++ {
+		d += rto
+		rto *= 2
+	}
+	return d
 }
 
 func (s *Sim) linkDelay(a, b int) int64 {

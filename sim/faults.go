@@ -23,6 +23,9 @@ func (s *Sim) Partition(groups ...[]int) {
 // Heal removes every partition.
 func (s *Sim) Heal() {
 	clear(s.side)
+	for i := range s.healthyAt {
+		s.healthyAt[i] = s.now
+	}
 	s.hashNote("heal", 0)
 }
 
@@ -50,6 +53,7 @@ func (s *Sim) Resume(i int) {
 		return
 	}
 	n.paused = false
+	s.healthyAt[i] = s.now
 	s.hashNote("resume", i)
 	inbox := n.inbox
 	n.inbox = nil
@@ -67,6 +71,7 @@ func (s *Sim) Resume(i int) {
 // process does; 0 restores it.
 func (s *Sim) Slow(i int, d time.Duration) {
 	s.nodes[i].slow = d
+	s.healthyAt[i] = s.now
 	s.hashNote("slow", i)
 }
 

@@ -37,6 +37,8 @@ type Config struct {
 	SkipEnvelope bool
 	// Start is virtual time zero; the zero value means 2026-01-01 UTC.
 	Start time.Time
+	// NewApp, if set, gives each node's life its application hooks.
+	NewApp func(node int) swim.App
 }
 
 // Latency is a one-way delay distribution: uniform in [Min, Max], and with
@@ -71,7 +73,8 @@ type Sim struct {
 	dir    *swim.Directory
 	out    swim.Output
 
-	side        []int // partition side per node; equal sides connect
+	side        []int   // partition side per node; equal sides connect
+	healthyAt   []int64 // when each node last became healthy (restart, resume, heal, unslowed)
 	linkLoss    map[[2]int]float64
 	linkLatency map[[2]int]Latency
 
@@ -134,6 +137,7 @@ func New(cfg Config) (*Sim, error) {
 		byAddr:      make(map[netip.AddrPort]int, cfg.Nodes),
 		dir:         swim.NewDirectory(),
 		side:        make([]int, cfg.Nodes),
+		healthyAt:   make([]int64, cfg.Nodes),
 		linkLoss:    make(map[[2]int]float64),
 		linkLatency: make(map[[2]int]Latency),
 		trace:       fnvOffset,
@@ -162,12 +166,16 @@ func NodeAddr(i int) netip.AddrPort {
 func (s *Sim) start(n *simNode) error {
 	cfg := s.cfg.Swim
 	cfg.Name, cfg.Addr, cfg.Directory = n.name, n.addr, s.dir
+	if s.cfg.NewApp != nil {
+		cfg.App = s.cfg.NewApp(n.idx)
+	}
 	seed := s.rng.Uint64()
 	core, err := swim.New(cfg, s.time(), rand.New(rand.NewPCG(seed, uint64(n.idx))))
 	if err != nil {
 		return fmt.Errorf("sim: node %d: %w", n.idx, err)
 	}
 	n.core, n.up, n.paused, n.left = core, true, false, false
+	s.healthyAt[n.idx] = s.now
 	n.gen++
 	n.inbox, n.hasWake, n.lastInc = nil, false, core.Incarnation()
 	n.maxInc = max(n.maxInc, n.lastInc)

@@ -47,6 +47,15 @@ type Config struct {
 	PushPullInterval time.Duration // anti-entropy period before scaling; 0 disables
 	TCPTimeout       time.Duration // deadline for a stream the node asks for
 
+	// ReconnectInterval is how often the node may try a push-pull with a
+	// member it holds dead, with probability dead/alive (Serf's reconnect):
+	// after a partition heals, this is what merges the two sides, which
+	// memberlist alone never does. 0 disables it.
+	ReconnectInterval time.Duration
+	// ReconnectTimeout is how long a dead member is remembered for
+	// reconnecting after it leaves the member table.
+	ReconnectTimeout time.Duration
+
 	// DeadNodeReclaimTime lets a dead node's name be taken by another
 	// address after this long; 0 never.
 	DeadNodeReclaimTime time.Duration
@@ -105,6 +114,8 @@ func LAN() Config {
 		TCPTimeout:              10 * time.Second,
 		PacketSize:              1400,
 		TellStaleAlive:          true,
+		ReconnectInterval:       30 * time.Second,
+		ReconnectTimeout:        24 * time.Hour,
 	}
 }
 
@@ -173,6 +184,8 @@ func (c *Config) Validate() error {
 		return bad("PushPullInterval", "negative")
 	case c.TCPTimeout <= 0:
 		return bad("TCPTimeout", "must be positive")
+	case c.ReconnectInterval < 0 || c.ReconnectTimeout < 0:
+		return bad("ReconnectInterval", "negative")
 	case c.DeadNodeReclaimTime < 0:
 		return bad("DeadNodeReclaimTime", "negative")
 	case c.PacketSize < 64 || c.PacketSize > 65507:
@@ -182,7 +195,6 @@ func (c *Config) Validate() error {
 	}
 	return nil
 }
-
 
 func (c *Config) vsn() [6]uint8 {
 	return [6]uint8{wire.ProtocolVersionMin, wire.ProtocolVersionMax, c.ProtocolVersion,

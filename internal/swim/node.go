@@ -43,6 +43,7 @@ type Node struct {
 	joins    map[uint64]*joinOp
 
 	staleTold map[uint32]int64 // TellStaleAlive: last notice per name ID
+	reconnect []gone           // dead members no longer in the table, oldest first
 
 	out      Output
 	counters Counters
@@ -87,6 +88,9 @@ func New(cfg Config, now time.Time, rng *rand.Rand) (*Node, error) {
 	}
 	if cfg.PushPullInterval > 0 {
 		n.timers.set(n.stagger(cfg.PushPullInterval), timerPushPull, 0, 0)
+	}
+	if cfg.ReconnectInterval > 0 {
+		n.timers.set(n.stagger(cfg.ReconnectInterval), timerReconnect, 0, 0)
 	}
 	return n, nil
 }
@@ -150,6 +154,9 @@ func (n *Node) onTimer(t timer) {
 		n.periodicPushPull()
 	case timerSuspicion:
 		n.onSuspicionTimeout(t.ref, t.gen)
+	case timerReconnect:
+		n.timers.set(t.at+int64(n.cfg.ReconnectInterval), timerReconnect, 0, 0)
+		n.tryReconnect()
 	}
 }
 

@@ -69,7 +69,11 @@ func (n *Node) probeNext() {
 func (n *Node) resetProbeOrder() {
 	gttd := int64(n.cfg.GossipToTheDeadTime)
 	n.members.reap(func(e *entry) bool {
-		return e.deadOrLeft() && e.id != n.selfID && n.now-e.changed > gttd
+		drop := e.deadOrLeft() && e.id != n.selfID && n.now-e.changed > gttd
+		if drop && e.state == StateDead {
+			n.rememberDead(e.id)
+		}
+		return drop
 	}, n.forget)
 	order := n.members.order
 	n.rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })

@@ -164,9 +164,11 @@ func (n *Node) HandleStream(now time.Time, from netip.AddrPort, m wire.Message) 
 	n.counters.MessagesIn++
 	switch m := m.(type) {
 	case *wire.PushPull:
-		reply := n.localState(false) // memberlist answers with its state before merging
-		_ = n.mergeRemote(m)         // a bad merge is counted; the peer still gets our state
-		return reply
+		// memberlist answers with its state before merging; answering after
+		// tells the peer what it taught us, including our refutation if it
+		// held us dead (which is how two healed partitions meet).
+		_ = n.mergeRemote(m) // a bad merge is counted; the peer still gets our state
+		return n.localState(false)
 	case *wire.Ping:
 		if m.Node != "" && m.Node != n.cfg.Name {
 			n.drop(DropPingNotForUs)
@@ -196,7 +198,12 @@ func (n *Node) StreamDone(now time.Time, id StreamID, reply wire.Message, err er
 		n.onTCPPingDone(id, reply, err)
 	case StreamPushPull:
 		if err == nil {
+			refutes := n.counters.Refutes
 			err = n.onPushPullReply(reply)
+			if n.counters.Refutes != refutes {
+				// The peer held us dead or suspect: tell it first, directly.
+				n.sendPacket(ps.to, n.selfAlive().AppendTo(nil), false)
+			}
 		}
 		if ps.join != 0 {
 			n.joinResult(ps.join, ps.to, err)

@@ -13,6 +13,7 @@ const (
 	timerGossip                           // gossip round
 	timerPushPull                         // periodic push-pull
 	timerSuspicion                        // suspicion may expire (ref = name ID, gen)
+	timerReconnect                        // maybe push-pull with a dead member
 )
 
 // timer is one deadline. Timers are never removed from the heap: a handler
