@@ -37,12 +37,12 @@ type Member struct {
 // once made, and shared by every table that holds the same values (see
 // Directory), so a full view costs a pointer per member, not a copy.
 type identity struct {
-	name     string
-	addr     netip.AddrPort
-	rawAddr  []byte // the address bytes exactly as advertised (4 or 16)
-	meta     []byte
-	vsn      [6]uint8
-	nameID   uint32
+	name    string
+	addr    netip.AddrPort
+	rawAddr []byte // the address bytes exactly as advertised (4 or 16)
+	meta    []byte
+	vsn     [6]uint8
+	nameID  uint32
 }
 
 func (id *identity) same(raw []byte, port uint16, meta []byte, vsn [6]uint8) bool {
