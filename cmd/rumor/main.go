@@ -5,6 +5,7 @@
 //
 //	rumor version [--json]
 //	rumor wire decode [FILE] [--hex HEX] [--key KEY]... [--label L] [--stream|--reply] ...
+//	rumor sim SCENARIO [--nodes N] [--seed S] [--loss P] [--duration D] [--profile lan|wan|local] [--fast] [--svg FILE] [--json] [--quiet]
 //
 // Every subcommand is a kong command in its own file; [run] parses the
 // arguments and executes one, reading and writing only the streams it is
@@ -35,6 +36,7 @@ const (
 type cli struct {
 	Version versionCmd `cmd:"" help:"Print the version, the memberlist protocol versions spoken, and the Go version."`
 	Wire    wireCmd    `cmd:"" help:"Work with memberlist wire bytes."`
+	Sim     simCmd     `cmd:"" help:"Simulate a cluster on a virtual clock and report what a scenario measures."`
 }
 
 // env holds the streams a command reads and writes; kong binds it into every

@@ -26,6 +26,11 @@ func (n *Node) HandlePacket(now time.Time, from netip.AddrPort, msgs []wire.Mess
 		case *wire.Nack:
 			n.onNack(m)
 		case *wire.Alive:
+			if m.Port == 0 { // memberlist reads port 0 as its own port
+				c := *m
+				c.Port = n.selfID.addr.Port()
+				m = &c
+			}
 			n.onAlive(from, m, false, doneNone)
 		case *wire.Suspect:
 			if m.Node == "" {

@@ -166,7 +166,9 @@ func (n *Node) onTCPPingDone(id StreamID, reply wire.Message, err error) {
 
 func (n *Node) probeSucceeded(ack *wire.Ack) {
 	p := &n.probe
-	if ack != nil {
+	if ack != nil && !p.indirect {
+		// Only an ack within ProbeTimeout is reported, as memberlist's ping
+		// delegate: a later or relayed one has no payload and a skewed RTT.
 		m := n.snapshotOf(p.target, p.targetID)
 		n.emit(Event{Kind: EventPingComplete, Member: m, RTT: time.Duration(n.now - p.start), Payload: ack.Payload})
 	}

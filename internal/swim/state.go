@@ -38,7 +38,12 @@ func (n *Node) onAlive(from netip.AddrPort, a *wire.Alive, bootstrap bool, done 
 		e = n.members.insert(nameID, n.rng.IntN(n.members.len()+1))
 		// A new entry starts dead at incarnation 0, as in memberlist: an
 		// alive at incarnation 0 leaves it dead.
-		*e = entry{id: n.dir.identity(nameID, a.Addr, a.Port, a.Meta, vsn), state: StateDead, changed: n.now}
+		// memberlist takes the versions only from a full vector.
+		var newVsn [6]uint8
+		if len(a.Vsn) >= 6 {
+			newVsn = vsn
+		}
+		*e = entry{id: n.dir.identity(nameID, a.Addr, a.Port, a.Meta, newVsn), state: StateDead, changed: n.now}
 	}
 	reclaim := false
 	if string(e.id.rawAddr) != string(a.Addr) || e.id.addr.Port() != a.Port {

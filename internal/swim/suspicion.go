@@ -53,6 +53,9 @@ func (s *suspicion) deadline() int64 {
 		return s.start + int64(s.min)
 	}
 	c := len(s.from) - 1
+	if c == 0 {
+		return s.start + int64(s.max) // unconfirmed: exactly max, not max rounded down to the millisecond
+	}
 	frac := math.Log(float64(c)+1) / math.Log(float64(s.k)+1)
 	raw := s.max.Seconds() - frac*(s.max.Seconds()-s.min.Seconds())
 	timeout := time.Duration(math.Floor(1000*raw)) * time.Millisecond
