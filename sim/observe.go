@@ -96,8 +96,9 @@ func (s *Sim) byName(name string) (int, bool) {
 // should see alive.
 func (s *Sim) live(i int) bool { n := s.nodes[i]; return n.up && !n.left }
 
-// Converged reports whether every live node sees every live node alive
-// and no other node alive or suspect.
+// Converged reports whether every live node counts exactly the live nodes
+// as members: alive or suspect (a suspect is still a member, as in
+// memberlist's Members), and every other node dead, left or forgotten.
 func (s *Sim) Converged() bool {
 	nlive := 0
 	for i := range s.nodes {
@@ -110,7 +111,7 @@ func (s *Sim) Converged() bool {
 			continue
 		}
 		c := n.core.CountStates()
-		if c[swim.StateAlive] != nlive || c[swim.StateSuspect] != 0 {
+		if c[swim.StateAlive]+c[swim.StateSuspect] != nlive {
 			return false
 		}
 	}
@@ -125,7 +126,7 @@ func (s *Sim) Converged() bool {
 			if !s.live(j) {
 				continue
 			}
-			if mm, ok := n.core.Member(m.name); !ok || mm.State != swim.StateAlive {
+			if mm, ok := n.core.Member(m.name); !ok || (mm.State != swim.StateAlive && mm.State != swim.StateSuspect) {
 				return false
 			}
 		}

@@ -27,6 +27,7 @@ type Node struct {
 
 	members    table
 	suspicions map[uint32]*suspicion
+	timerGen   uint32
 	queue      queue
 	aware      awareness
 	timers     timers

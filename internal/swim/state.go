@@ -157,7 +157,7 @@ func (n *Node) onSuspect(s *wire.Suspect) {
 	if sus := n.suspicions[nameID]; sus != nil {
 		if sus.confirm(s.From) {
 			n.broadcast(s.Node, s, doneNone)
-			sus.gen++
+			sus.gen = n.nextTimerGen()
 			n.timers.set(max(sus.deadline(), n.now), timerSuspicion, nameID, sus.gen)
 		}
 		return
@@ -176,12 +176,20 @@ func (n *Node) onSuspect(s *wire.Suspect) {
 	e.changed = n.now
 	sus := newSuspicion(n.now, s.From, n.cfg.SuspicionMult, n.cfg.SuspicionMaxTimeoutMult,
 		n.members.len(), n.cfg.ProbeInterval)
+	sus.gen = n.nextTimerGen()
 	n.suspicions[nameID] = sus
 	n.timers.set(sus.deadline(), timerSuspicion, nameID, sus.gen)
 	n.emit(Event{Kind: EventSuspect, Member: n.snapshot(e), From: s.From})
 }
 
 func (n *Node) endSuspicion(nameID uint32) { delete(n.suspicions, nameID) }
+
+// nextTimerGen numbers suspicion deadlines node-wide, so a timer left from
+// an ended suspicion never matches a later one about the same member.
+func (n *Node) nextTimerGen() uint32 {
+	n.timerGen++
+	return n.timerGen
+}
 
 func (n *Node) onSuspicionTimeout(nameID, gen uint32) {
 	sus := n.suspicions[nameID]

@@ -12,7 +12,7 @@ type suspicion struct {
 	min, max time.Duration
 	k        int      // confirmations that bring the timeout down to min
 	from     []string // accusers counted so far, the first included
-	gen      uint32   // matches the timer set for the current deadline
+	gen      uint32   // matches the timer set for the current deadline (unique per node)
 }
 
 // suspicionTimeout is memberlist's min timeout: SuspicionMult ×

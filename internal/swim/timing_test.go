@@ -167,6 +167,23 @@ func TestSuspicionRefuted(t *testing.T) {
 	}
 }
 
+// TestStaleSuspicionTimer checks that the deadline of an ended suspicion
+// does not end a later suspicion of the same member (found in simulation:
+// a refuted node was declared dead 0.3 s into its next suspicion).
+func TestStaleSuspicionTimer(t *testing.T) {
+	h := newHarness(t)
+	h.joinN(6) // k = 2: an unconfirmed suspicion lasts max = 24 s
+	h.recv(&wire.Suspect{Incarnation: 1, Node: "m1", From: "m2"})
+	h.runUntil(epoch.Add(2*time.Second), nil, nil)
+	h.recv(h.alive("m1", 2)) // refuted; the 24 s timer stays in the queue
+	h.runUntil(epoch.Add(20*time.Second), nil, nil)
+	h.recv(&wire.Suspect{Incarnation: 2, Node: "m1", From: "m2"})
+	h.runUntil(epoch.Add(30*time.Second), nil, nil)
+	if m := h.member("m1"); m.State != StateSuspect {
+		t.Errorf("m1 at 30 s, 10 s into a 24 s suspicion: got %v, want suspect", m.State)
+	}
+}
+
 func TestRetransmitLimit(t *testing.T) {
 	for n := 1; n <= 999; n++ {
 		want := 4
