@@ -144,14 +144,27 @@ func (s *Sim) Bootstrap(seed int) {
 // alive, as if the cluster had long converged.
 func (s *Sim) Converge() {
 	var all []swim.Member
-	for _, n := range s.nodes {
-		if n.up && !n.left {
+	first := -1
+	for i, n := range s.nodes {
+		if s.live(i) {
 			all = append(all, n.core.Self())
+			if first < 0 {
+				first = i
+			}
 		}
 	}
-	for _, n := range s.nodes {
-		if n.up && !n.left {
-			n.core.Preload(s.time(), all)
+	if first < 0 {
+		return
+	}
+	s.nodes[first].core.Preload(s.time(), all)
+	for i, n := range s.nodes {
+		if s.live(i) && i != first {
+			// Shares the first node's view without hashing N² names.
+			_ = n.core.PreloadFrom(s.time(), s.nodes[first].core)
+		}
+	}
+	for i, n := range s.nodes {
+		if s.live(i) {
 			s.after(n)
 		}
 	}

@@ -74,12 +74,11 @@ func (n *Node) Leave(now time.Time) error {
 }
 
 func (n *Node) anyAlive() bool {
-	for _, nameID := range n.members.order {
-		if e := &n.members.entries[nameID]; nameID != n.self && !e.deadOrLeft() {
-			return true
-		}
+	others := n.NumAlive()
+	if !n.members.entries[n.self].deadOrLeft() {
+		others--
 	}
-	return false
+	return others > 0
 }
 
 // UpdateMeta sets the node's metadata and announces it with a new
@@ -131,30 +130,44 @@ func (n *Node) SendReliable(now time.Time, to netip.AddrPort, payload []byte) (S
 // Preload fills the member table with members as if learned long ago,
 // without broadcasting or emitting events: a simulation starts from a
 // converged cluster this way. Members already known and ourselves are
-// skipped; so are entries with an address the protocol could not carry.
+// skipped; so are entries the protocol could not carry.
 func (n *Node) Preload(now time.Time, members []Member) {
 	n.clock(now)
 	for i := range members {
 		m := &members[i]
-		if m.Name == "" || !m.Addr.IsValid() || len(m.Meta) > MetaMaxSize {
-			continue
-		}
-		if nameID, ok := n.dir.lookup(m.Name); ok && n.members.get(nameID) != nil {
+		if m.Name == "" || !m.Addr.IsValid() || len(m.Meta) > MetaMaxSize || m.State > StateLeft {
 			continue
 		}
 		nameID := n.dir.acquire(m.Name)
-		e := n.members.insert(nameID, n.rng.IntN(n.members.len()+1))
-		*e = entry{id: n.dir.identity(nameID, m.Addr.Addr().AsSlice(), m.Addr.Port(), m.Meta, m.Vsn),
-			inc: m.Incarnation, state: m.State, changed: n.now}
+		if n.members.get(nameID) != nil {
+			n.dir.release(nameID)
+			continue
+		}
+		id := n.dir.identity(nameID, m.Addr.Addr().AsSlice(), m.Addr.Port(), m.Meta, m.Vsn)
+		n.members.insert(nameID, n.rng.IntN(n.members.len()+1), entry{id: id, inc: m.Incarnation, state: m.State, changed: n.now})
 	}
 }
 
-// CountStates counts the member table's entries by state.
-func (n *Node) CountStates() (c [4]int) {
-	for _, nameID := range n.members.order {
-		if s := n.members.entries[nameID].state; int(s) < len(c) {
-			c[s]++
-		}
+// PreloadFrom is Preload with other's member table, which must share this
+// node's Directory: it copies entries without hashing a name, so N nodes
+// converge in O(N²) simple steps.
+func (n *Node) PreloadFrom(now time.Time, other *Node) error {
+	if other.dir != n.dir {
+		return errors.New("swim: PreloadFrom a node with another Directory")
 	}
-	return c
+	n.clock(now)
+	n.members.grow(len(other.members.entries))
+	for _, nameID := range other.members.order {
+		if n.members.get(nameID) != nil {
+			continue
+		}
+		e := other.members.entries[nameID]
+		e.changed = n.now
+		n.dir.refs[nameID]++
+		n.members.insert(nameID, n.rng.IntN(n.members.len()+1), e)
+	}
+	return nil
 }
+
+// CountStates counts the member table's entries by state.
+func (n *Node) CountStates() [4]int { return n.members.counts }

@@ -6,6 +6,9 @@ import "github.com/rumorproject/rumor/internal/wire"
 // suspect, and the recently dead (so a member wrongly declared dead hears
 // it and refutes). It stops as soon as there is nothing to send.
 func (n *Node) gossip() {
+	if n.queue.len() == 0 && n.cfg.App == nil {
+		return // nothing to say: skip choosing peers
+	}
 	gttd := int64(n.cfg.GossipToTheDeadTime)
 	peers := n.randomMembers(nil, n.cfg.GossipNodes, func(id uint32, e *entry) bool {
 		switch {

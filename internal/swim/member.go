@@ -67,6 +67,7 @@ func (e *entry) deadOrLeft() bool { return e.state == StateDead || e.state == St
 type table struct {
 	entries []entry
 	order   []uint32
+	counts  [4]int // entries per state
 }
 
 func (t *table) get(nameID uint32) *entry {
@@ -81,14 +82,28 @@ func (t *table) len() int { return len(t.order) }
 // insert adds nameID at position offset of the probe order, moving the
 // member there to the end, as memberlist does, so new members are not all
 // probed last.
-func (t *table) insert(nameID uint32, offset int) *entry {
-	if int(nameID) >= len(t.entries) {
-		t.entries = append(t.entries, make([]entry, int(nameID)+1-len(t.entries))...)
-	}
+func (t *table) insert(nameID uint32, offset int, e entry) *entry {
+	t.grow(int(nameID) + 1)
 	n := len(t.order)
 	t.order = append(t.order, nameID)
 	t.order[offset], t.order[n] = t.order[n], t.order[offset]
+	t.entries[nameID] = e
+	t.counts[e.state]++
 	return &t.entries[nameID]
+}
+
+// grow makes room for name IDs below size.
+func (t *table) grow(size int) {
+	if size > len(t.entries) {
+		t.entries = append(t.entries, make([]entry, size-len(t.entries))...)
+	}
+}
+
+// setState changes an entry's state, keeping the counts.
+func (t *table) setState(e *entry, s State) {
+	t.counts[e.state]--
+	t.counts[s]++
+	e.state = s
 }
 
 // reap removes the members drop selects, keeping the others in order,
@@ -97,6 +112,7 @@ func (t *table) reap(drop func(*entry) bool, gone func(nameID uint32)) {
 	kept := t.order[:0]
 	for _, nameID := range t.order {
 		if e := &t.entries[nameID]; drop(e) {
+			t.counts[e.state]--
 			*e = entry{}
 			gone(nameID)
 			continue

@@ -80,15 +80,14 @@ func New(cfg Config, now time.Time, rng *rand.Rand) (*Node, error) {
 	n.self = n.dir.acquire(cfg.Name)
 	n.incarnation = 1
 	n.selfID = n.dir.identity(n.self, cfg.Addr.Addr().AsSlice(), cfg.Addr.Port(), n.cfg.Meta, cfg.vsn())
-	e := n.members.insert(n.self, 0)
-	*e = entry{id: n.selfID, inc: n.incarnation, state: StateAlive}
+	n.members.insert(n.self, 0, entry{id: n.selfID, inc: n.incarnation, state: StateAlive})
 
 	n.timers.set(n.stagger(cfg.ProbeInterval), timerProbe, 0, 0)
 	if cfg.GossipInterval > 0 && cfg.GossipNodes > 0 {
 		n.timers.set(n.stagger(cfg.GossipInterval), timerGossip, 0, 0)
 	}
 	if cfg.PushPullInterval > 0 {
-		n.timers.set(n.stagger(cfg.PushPullInterval), timerPushPull, 0, 0)
+		n.timers.set(n.stagger(cfg.PushPullInterval), timerPushPullStart, 0, 0)
 	}
 	if cfg.ReconnectInterval > 0 {
 		n.timers.set(n.stagger(cfg.ReconnectInterval), timerReconnect, 0, 0)
@@ -150,6 +149,10 @@ func (n *Node) onTimer(t timer) {
 	case timerGossip:
 		n.timers.set(t.at+int64(n.cfg.GossipInterval), timerGossip, 0, 0)
 		n.gossip()
+	case timerPushPullStart:
+		// As memberlist: the first push-pull comes one scaled period after
+		// the stagger, not at it.
+		n.timers.set(n.now+int64(pushPullScale(n.cfg.PushPullInterval, n.members.len())), timerPushPull, 0, 0)
 	case timerPushPull:
 		n.timers.set(n.now+int64(pushPullScale(n.cfg.PushPullInterval, n.members.len())), timerPushPull, 0, 0)
 		n.periodicPushPull()
@@ -178,15 +181,7 @@ func (n *Node) Counters() Counters { return n.counters }
 func (n *Node) NumMembers() int { return n.members.len() }
 
 // NumAlive counts members, ourselves included, that are alive or suspect.
-func (n *Node) NumAlive() int {
-	c := 0
-	for _, nameID := range n.members.order {
-		if !n.members.entries[nameID].deadOrLeft() {
-			c++
-		}
-	}
-	return c
-}
+func (n *Node) NumAlive() int { return n.members.counts[StateAlive] + n.members.counts[StateSuspect] }
 
 // Members appends a snapshot of every entry, in probe order.
 func (n *Node) Members(dst []Member) []Member {

@@ -36,16 +36,19 @@ func (n *Node) tryReconnect() {
 		expired++
 	}
 	n.reconnect = append(n.reconnect[:0], n.reconnect[expired:]...)
-
+	failed := n.members.counts[StateDead] + len(n.reconnect) // an estimate: some may be back
+	if failed == 0 {
+		return
+	}
+	// Roll first: the scan below is O(N) and most rolls fail in a large,
+	// mostly healthy cluster.
+	if alive := n.NumAlive() - 1; alive > 0 && n.rng.Float64()*float64(alive) >= float64(failed) {
+		return
+	}
 	var candidates []netip.AddrPort
-	alive := 0
 	for _, nameID := range n.members.order {
-		e := &n.members.entries[nameID]
-		switch {
-		case e.state == StateDead:
+		if e := &n.members.entries[nameID]; e.state == StateDead {
 			candidates = append(candidates, e.id.addr)
-		case !e.deadOrLeft() && nameID != n.self:
-			alive++
 		}
 	}
 	for _, g := range n.reconnect {
@@ -53,11 +56,7 @@ func (n *Node) tryReconnect() {
 			candidates = append(candidates, g.addr)
 		}
 	}
-	if len(candidates) == 0 {
-		return
+	if len(candidates) > 0 {
+		n.pushPullWith(candidates[n.rng.IntN(len(candidates))], false, 0)
 	}
-	if alive > 0 && n.rng.Float64()*float64(alive) >= float64(len(candidates)) {
-		return
-	}
-	n.pushPullWith(candidates[n.rng.IntN(len(candidates))], false, 0)
 }

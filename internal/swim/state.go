@@ -35,15 +35,15 @@ func (n *Node) onAlive(from netip.AddrPort, a *wire.Alive, bootstrap bool, done 
 	e := n.members.get(nameID)
 	if !known || e == nil {
 		nameID = n.dir.acquire(a.Node)
-		e = n.members.insert(nameID, n.rng.IntN(n.members.len()+1))
 		// A new entry starts dead at incarnation 0, as in memberlist: an
-		// alive at incarnation 0 leaves it dead.
-		// memberlist takes the versions only from a full vector.
+		// alive at incarnation 0 leaves it dead. memberlist takes the
+		// versions only from a full vector.
 		var newVsn [6]uint8
 		if len(a.Vsn) >= 6 {
 			newVsn = vsn
 		}
-		*e = entry{id: n.dir.identity(nameID, a.Addr, a.Port, a.Meta, newVsn), state: StateDead, changed: n.now}
+		e = n.members.insert(nameID, n.rng.IntN(n.members.len()+1),
+			entry{id: n.dir.identity(nameID, a.Addr, a.Port, a.Meta, newVsn), state: StateDead, changed: n.now})
 	}
 	reclaim := false
 	if string(e.id.rawAddr) != string(a.Addr) || e.id.addr.Port() != a.Port {
@@ -90,7 +90,7 @@ func (n *Node) onAlive(from netip.AddrPort, a *wire.Alive, bootstrap bool, done 
 		n.selfID, n.incarnation = e.id, a.Incarnation
 	}
 	if e.state != StateAlive {
-		e.state = StateAlive
+		n.members.setState(e, StateAlive)
 		e.changed = n.now
 	}
 	switch {
@@ -172,7 +172,7 @@ func (n *Node) onSuspect(s *wire.Suspect) {
 	n.broadcast(s.Node, s, doneNone)
 	n.counters.Suspicions++
 	e.inc = s.Incarnation
-	e.state = StateSuspect
+	n.members.setState(e, StateSuspect)
 	e.changed = n.now
 	sus := newSuspicion(n.now, s.From, n.cfg.SuspicionMult, n.cfg.SuspicionMaxTimeoutMult,
 		n.members.len(), n.cfg.ProbeInterval)
@@ -230,11 +230,11 @@ func (n *Node) onDead(d *wire.Dead) {
 		n.broadcast(d.Node, d, doneNone)
 	}
 	e.inc = d.Incarnation
-	e.state = StateDead
-	kind := EventFailed
+	state, kind := StateDead, EventFailed
 	if d.From == d.Node {
-		e.state, kind = StateLeft, EventLeave
+		state, kind = StateLeft, EventLeave
 	}
+	n.members.setState(e, state)
 	e.changed = n.now
 	n.emit(Event{Kind: kind, Member: n.snapshot(e), From: d.From})
 }

@@ -11,6 +11,7 @@ const (
 	timerProbeEnd                         // probe window over (ref = seq)
 	timerRelay                            // helper: target did not answer in time (ref = seq)
 	timerGossip                           // gossip round
+	timerPushPullStart                    // the push-pull stagger is over: start the period
 	timerPushPull                         // periodic push-pull
 	timerSuspicion                        // suspicion may expire (ref = name ID, gen)
 	timerReconnect                        // maybe push-pull with a dead member
