@@ -81,12 +81,18 @@ func (sc *Scenario) defaults() error {
 // Run runs a scenario and reports what it measured. Everything in the
 // Result but WallS is a function of the Scenario alone.
 func Run(sc Scenario) (*Result, error) {
+	r, _, err := runScenario(sc)
+	return r, err
+}
+
+// runScenario is Run, also returning the simulation for inspection.
+func runScenario(sc Scenario) (*Result, *Sim, error) {
 	if err := sc.defaults(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	proto, err := Profile(sc.Profile)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	wallStart := time.Now()
 	cfg := Config{Nodes: sc.Nodes, Seed: sc.Seed, Swim: proto, Loss: 0, SkipEnvelope: sc.SkipEnvelope}
@@ -100,7 +106,7 @@ func Run(sc Scenario) (*Result, error) {
 	}
 	s, err := New(cfg)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	r := &Result{Scenario: sc.Name, Nodes: sc.Nodes, Seed: sc.Seed, Profile: strings.ToLower(sc.Profile), Loss: sc.Loss}
 	if r.Profile == "" {
@@ -118,7 +124,7 @@ func Run(sc Scenario) (*Result, error) {
 	m.run(sc.Duration)
 	m.report(r)
 	r.WallS = time.Since(wallStart).Seconds()
-	return r, nil
+	return r, s, nil
 }
 
 // plan schedules the scenario's faults.
