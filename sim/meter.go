@@ -28,6 +28,11 @@ type Result struct {
 	DetectAllS *float64 `json:"detect_all_s"`
 	DetectP50S *float64 `json:"detect_p50_s"`
 	DetectP99S *float64 `json:"detect_p99_s"`
+	// SpreadP50S and SpreadP99S spread the nodes' times to the scenario's
+	// headline event: full view (bootstrap), death (crash), left (leave),
+	// alive again (restart), message received (broadcast).
+	SpreadP50S *float64 `json:"spread_p50_s"`
+	SpreadP99S *float64 `json:"spread_p99_s"`
 	// LeaveAllS (leave): until every live node holds the node left.
 	LeaveAllS *float64 `json:"leave_all_s"`
 	// RejoinAllS (restart): from the restart until every live node holds
@@ -200,6 +205,9 @@ func (m *meter) run(total time.Duration) {
 			step = 100 * time.Millisecond
 		}
 		s.RunUntil(min(s.Now()+step, total))
+		if m.sc.Name == "bootstrap" && m.fullViewAt < 0 {
+			m.noteFullViews()
+		}
 		if watching && s.Converged() {
 			if m.sc.Name == "bootstrap" {
 				m.fullViewAt = s.Now()
@@ -213,6 +221,15 @@ func (m *meter) run(total time.Duration) {
 			if m.sc.Progress != nil {
 				m.sc.Progress(s.Now(), total)
 			}
+		}
+	}
+}
+
+// noteFullViews records when each node first sees every node alive.
+func (m *meter) noteFullViews() {
+	for i, n := range m.s.nodes {
+		if _, ok := m.times[i]; !ok && m.s.live(i) && n.core.CountStates()[swim.StateAlive] == len(m.s.nodes) {
+			m.times[i] = m.s.Now()
 		}
 	}
 }
@@ -238,8 +255,9 @@ func (m *meter) sample() {
 		Suspect: f(swim.StateSuspect), Dead: f(swim.StateDead), Left: f(swim.StateLeft)})
 }
 
+// secs is d in seconds, rounded to the microsecond so the JSON stays short.
 func secs(d time.Duration) *float64 {
-	v := d.Seconds()
+	v := math.Round(d.Seconds()*1e6) / 1e6
 	return &v
 }
 
@@ -281,13 +299,16 @@ func (m *meter) report(r *Result) {
 			r.RejoinAllS = all
 		}
 	}
-	if m.sc.Name == "crash" && len(m.times) > 0 {
+	if len(m.times) > 0 {
 		ts := make([]time.Duration, 0, len(m.times))
 		for _, t := range m.times {
 			ts = append(ts, t)
 		}
 		slices.Sort(ts)
-		r.DetectP50S = secs(ts[(len(ts)-1)*50/100])
-		r.DetectP99S = secs(ts[(len(ts)-1)*99/100])
+		r.SpreadP50S = secs(ts[(len(ts)-1)*50/100])
+		r.SpreadP99S = secs(ts[(len(ts)-1)*99/100])
+		if m.sc.Name == "crash" {
+			r.DetectP50S, r.DetectP99S = r.SpreadP50S, r.SpreadP99S
+		}
 	}
 }

@@ -53,6 +53,9 @@ func (sc *Scenario) defaults() error {
 	if sc.Nodes < 2 {
 		return fmt.Errorf("sim: scenario %s needs at least 2 nodes, got %d", sc.Name, sc.Nodes)
 	}
+	if sc.Name == "loss" && sc.Loss == 0 {
+		sc.Loss = 0.1 // the scenario is about loss; --loss picks another rate
+	}
 	if sc.Fault == 0 {
 		sc.Fault = 5 * time.Second
 	}
@@ -193,6 +196,7 @@ func plan(s *Sim, sc *Scenario, m *meter, apps []*gossipApp) {
 		m.onMessage = func(i int, ev swim.Event) {
 			if apps[i].offer(ev.Payload) && !m.seen[i] {
 				m.seen[i] = true
+				m.times[i] = s.Now() - m.faultAt
 				m.heard++
 				if m.heard == sc.Nodes {
 					m.allAt = s.Now()

@@ -215,12 +215,12 @@ func writeSimTable(w io.Writer, r *sim.Result) error {
 	}{
 		{"full_view", r.FullViewS},
 		{"detect_all", r.DetectAllS},
-		{"detect_p50", r.DetectP50S},
-		{"detect_p99", r.DetectP99S},
 		{"leave_all", r.LeaveAllS},
 		{"rejoin_all", r.RejoinAllS},
 		{"heal_converge", r.HealConvergeS},
 		{"broadcast_all", r.BroadcastAllS},
+		{"spread_p50", r.SpreadP50S},
+		{"spread_p99", r.SpreadP99S},
 	} {
 		switch {
 		case f.v != nil:
