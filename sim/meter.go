@@ -97,7 +97,7 @@ type meter struct {
 
 func newMeter(s *Sim, sc Scenario) *meter {
 	c := s.cfg.Swim
-	lo := time.Duration(c.SuspicionMult) * c.ProbeInterval * time.Duration(1+math.Log10(float64(sc.Nodes)))
+	lo := time.Duration(float64(c.SuspicionMult) * float64(c.ProbeInterval) * math.Max(1, math.Log10(float64(sc.Nodes))))
 	grace := time.Duration(c.SuspicionMaxTimeoutMult)*lo + c.GossipToTheDeadTime
 	return &meter{s: s, sc: sc, excluded: make(map[int]bool), times: make(map[int]time.Duration),
 		seen: make(map[int]bool), fullViewAt: -1, healAt: -1, grace: grace}

@@ -4,6 +4,7 @@ import (
 	"container/heap"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"net/netip"
 	"time"
@@ -175,7 +176,10 @@ func (s *Sim) start(n *simNode) error {
 		return fmt.Errorf("sim: node %d: %w", n.idx, err)
 	}
 	n.core, n.up, n.paused, n.left = core, true, false, false
-	s.healthyAt[n.idx] = s.now
+	s.healthyAt[n.idx] = math.MinInt64 / 2 // healthy since forever: no earlier fault to outlive
+	if n.gen > 0 {
+		s.healthyAt[n.idx] = s.now // a restart: its old life may still be suspected
+	}
 	n.gen++
 	n.inbox, n.hasWake, n.lastInc = nil, false, core.Incarnation()
 	n.maxInc = max(n.maxInc, n.lastInc)
