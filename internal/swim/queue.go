@@ -22,7 +22,7 @@ const (
 
 // broadcast is one queued message about a member.
 type broadcast struct {
-	key       string // a newer broadcast with the same key replaces this one
+	key       string // a newer broadcast with the same key replaces this one; "" is unique
 	msg       []byte
 	id        uint64 // queue order: newer is larger
 	transmits int
@@ -44,28 +44,36 @@ func (b *broadcast) before(o *broadcast) bool {
 type queue struct {
 	tiers  [][]*broadcast
 	byKey  map[string]*broadcast
+	count  int
 	nextID uint64
 }
 
-func (q *queue) len() int { return len(q.byKey) }
+func (q *queue) len() int { return q.count }
 
 // push queues msg under key and returns the broadcast it replaced, if any.
+// An empty key makes a unique broadcast, which nothing replaces
+// (memberlist's UniqueBroadcast).
 func (q *queue) push(key string, msg []byte, done doneKind) *broadcast {
 	if q.byKey == nil {
 		q.byKey = make(map[string]*broadcast)
 	}
-	old := q.byKey[key]
-	if old != nil {
-		q.remove(old)
+	var old *broadcast
+	if key != "" {
+		if old = q.byKey[key]; old != nil {
+			q.remove(old)
+		}
 	}
 	q.nextID++
 	b := &broadcast{key: key, msg: msg, id: q.nextID, done: done}
-	q.byKey[key] = b
 	q.insert(b)
 	return old
 }
 
 func (q *queue) insert(b *broadcast) {
+	if b.key != "" {
+		q.byKey[b.key] = b
+	}
+	q.count++
 	for b.transmits >= len(q.tiers) {
 		q.tiers = append(q.tiers, nil)
 	}
@@ -83,7 +91,10 @@ func (q *queue) remove(b *broadcast) {
 	copy(tier[i:], tier[i+1:])
 	tier[len(tier)-1] = nil
 	q.tiers[b.transmits] = tier[:len(tier)-1]
-	delete(q.byKey, b.key)
+	q.count--
+	if b.key != "" {
+		delete(q.byKey, b.key)
+	}
 }
 
 // take appends to dst the broadcasts to piggyback in limit bytes, each
@@ -115,7 +126,6 @@ func (q *queue) take(dst [][]byte, overhead, limit, transmitLimit int, retired f
 		again = append(again, b)
 	}
 	for _, b := range again {
-		q.byKey[b.key] = b
 		q.insert(b)
 	}
 	return dst

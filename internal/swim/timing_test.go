@@ -315,3 +315,29 @@ func TestAwarenessBounds(t *testing.T) {
 		t.Errorf("max 1: got score %d, want 0", one.score)
 	}
 }
+
+// TestQueueUnique checks that unique broadcasts (empty key) never replace
+// each other, while keyed ones do.
+func TestQueueUnique(t *testing.T) {
+	var q queue
+	q.push("", []byte("u1"), doneNone)
+	q.push("", []byte("u2"), doneNone)
+	q.push("k", []byte("k1"), doneNone)
+	if old := q.push("k", []byte("k2"), doneNone); old == nil || string(old.msg) != "k1" {
+		t.Fatalf("push k2: got replaced %v, want k1", old)
+	}
+	if q.len() != 3 {
+		t.Fatalf("len: got %d, want 3", q.len())
+	}
+	var got []string
+	for _, m := range q.take(nil, 2, 1000, 1, func(*broadcast) {}) {
+		got = append(got, string(m))
+	}
+	slices.Sort(got)
+	if want := []string{"k2", "u1", "u2"}; !slices.Equal(got, want) {
+		t.Fatalf("take: got %v, want %v", got, want)
+	}
+	if q.len() != 0 {
+		t.Fatalf("len after retiring all: got %d, want 0", q.len())
+	}
+}
