@@ -142,16 +142,27 @@ func (n *Node) selfAlive() *wire.Alive {
 		Port: id.addr.Port(), Meta: id.meta, Vsn: id.vsn[:]}
 }
 
-// onSuspect applies memberlist's suspect rules (state.go suspectNode).
-func (n *Node) onSuspect(s *wire.Suspect) {
-	nameID, ok := n.dir.lookup(s.Node)
+// accused returns the entry an accusation (suspect or dead) is about, or
+// nil, counted, when the member is unknown or the accusation is older than
+// what we hold.
+func (n *Node) accused(name string, inc uint32) (uint32, *entry) {
+	nameID, ok := n.dir.lookup(name)
 	e := n.members.get(nameID)
 	if !ok || e == nil {
 		n.drop(DropUnknownNode)
-		return
+		return 0, nil
 	}
-	if s.Incarnation < e.inc {
+	if inc < e.inc {
 		n.drop(DropStaleIncarnation)
+		return 0, nil
+	}
+	return nameID, e
+}
+
+// onSuspect applies memberlist's suspect rules (state.go suspectNode).
+func (n *Node) onSuspect(s *wire.Suspect) {
+	nameID, e := n.accused(s.Node, s.Incarnation)
+	if e == nil {
 		return
 	}
 	if sus := n.suspicions[nameID]; sus != nil {
@@ -206,14 +217,8 @@ func (n *Node) onSuspicionTimeout(nameID, gen uint32) {
 
 // onDead applies memberlist's dead rules (state.go deadNode).
 func (n *Node) onDead(d *wire.Dead) {
-	nameID, ok := n.dir.lookup(d.Node)
-	e := n.members.get(nameID)
-	if !ok || e == nil {
-		n.drop(DropUnknownNode)
-		return
-	}
-	if d.Incarnation < e.inc {
-		n.drop(DropStaleIncarnation)
+	nameID, e := n.accused(d.Node, d.Incarnation)
+	if e == nil {
 		return
 	}
 	n.endSuspicion(nameID)

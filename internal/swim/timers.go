@@ -6,15 +6,15 @@ import "container/heap"
 type timerKind uint8
 
 const (
-	timerProbe       timerKind = iota + 1 // start the next probe
-	timerProbeDirect                      // direct ack not in: ask helpers (ref = seq)
-	timerProbeEnd                         // probe window over (ref = seq)
-	timerRelay                            // helper: target did not answer in time (ref = seq)
-	timerGossip                           // gossip round
-	timerPushPullStart                    // the push-pull stagger is over: start the period
-	timerPushPull                         // periodic push-pull
-	timerSuspicion                        // suspicion may expire (ref = name ID, gen)
-	timerReconnect                        // maybe push-pull with a dead member
+	timerProbe         timerKind = iota + 1 // start the next probe
+	timerProbeDirect                        // direct ack not in: ask helpers (ref = seq)
+	timerProbeEnd                           // probe window over (ref = seq)
+	timerRelay                              // helper: target did not answer in time (ref = seq)
+	timerGossip                             // gossip round
+	timerPushPullStart                      // the push-pull stagger is over: start the period
+	timerPushPull                           // periodic push-pull
+	timerSuspicion                          // suspicion may expire (ref = name ID, gen)
+	timerReconnect                          // maybe push-pull with a dead member
 )
 
 // timer is one deadline. Timers are never removed from the heap: a handler
