@@ -10,7 +10,7 @@ const (
 	DropUnknownNode                  // a suspect or dead about a node we do not know
 	DropStaleIncarnation             // an alive, suspect or dead older than what we hold
 	DropBadVersion                   // an alive with an impossible protocol version range
-	DropBadAddr                      // an address that is not 4 or 16 bytes, or port 0
+	DropBadAddr                      // an address that is not 4 or 16 bytes
 	DropMetaTooLarge                 // metadata over MetaMaxSize
 	DropConflict                     // a second address claimed a member's name
 	DropIncompatible                 // a push-pull whose versions we cannot speak
@@ -19,12 +19,14 @@ const (
 	DropRelayBusy                    // too many indirect probes in flight for others
 	DropAfterLeave                   // news about ourselves after we left
 	DropEmptyName                    // a message about a node with no name
+	DropBadIncarnation               // an accusation of us at an incarnation we cannot outbid
 	numDrops
 )
 
 var dropNames = [numDrops]string{"ping_not_for_us", "unknown_ack", "unknown_node",
 	"stale_incarnation", "bad_version", "bad_addr", "meta_too_large", "conflict",
-	"incompatible", "too_many_nodes", "unexpected", "relay_busy", "after_leave", "empty_name"}
+	"incompatible", "too_many_nodes", "unexpected", "relay_busy", "after_leave", "empty_name",
+	"bad_incarnation"}
 
 func (d Drop) String() string {
 	if d < numDrops {

@@ -185,8 +185,9 @@ func (n *Node) probeFailed() {
 	}
 	n.aware.apply(delta)
 	s := wire.Suspect{Incarnation: p.targetInc, Node: p.targetID.name, From: n.cfg.Name}
+	n.probe = probeState{}
+	n.onSuspect(&s) // before the next probe starts, so its ping can carry the news
 	n.finishProbe()
-	n.onSuspect(&s)
 }
 
 func (n *Node) finishProbe() {
@@ -230,12 +231,17 @@ func (n *Node) onPing(from netip.AddrPort, m *wire.Ping) {
 
 func (n *Node) onIndirectPing(from netip.AddrPort, m *wire.IndirectPing) {
 	target, ok := netip.AddrFromSlice(m.Target)
-	if !ok {
-		n.drop(DropBadAddr)
-		return
-	}
-	if len(n.relays) >= maxRelays {
-		n.drop(DropRelayBusy)
+	if !ok || len(n.relays) >= maxRelays {
+		if !ok {
+			n.drop(DropBadAddr)
+		} else {
+			n.drop(DropRelayBusy)
+		}
+		if m.Nack {
+			// Say we could not help, as memberlist's nack timer would:
+			// silence would count against the asker's health instead.
+			n.sendMsg(replyAddr(from, m.SourceAddr, m.SourcePort), &wire.Nack{SeqNo: m.SeqNo})
+		}
 		return
 	}
 	port := m.Port

@@ -79,8 +79,9 @@ func (n *Node) pushPullWith(to netip.AddrPort, join bool, op uint64) {
 var errIncompatible = errors.New("incompatible protocol versions")
 
 // mergeRemote checks and merges a peer's push-pull (memberlist's
-// mergeRemoteState).
-func (n *Node) mergeRemote(pp *wire.PushPull) error {
+// mergeRemoteState). join is whether the exchange is a join: the
+// initiator's flag, which the acceptor learns from the request.
+func (n *Node) mergeRemote(pp *wire.PushPull, join bool) error {
 	if len(pp.Nodes) > wire.MaxPushStateNodes {
 		n.drop(DropTooManyNodes)
 		return fmt.Errorf("push-pull lists %d nodes, more than %d", len(pp.Nodes), wire.MaxPushStateNodes)
@@ -91,20 +92,24 @@ func (n *Node) mergeRemote(pp *wire.PushPull) error {
 	}
 	for i := range pp.Nodes {
 		r := &pp.Nodes[i]
-		switch State(r.State) {
-		case StateAlive:
+		switch r.State { // unknown states are skipped, as memberlist does
+		case wire.StateAlive:
+			port := r.Port
+			if port == 0 { // memberlist reads port 0 as its own port
+				port = n.selfID.addr.Port()
+			}
 			n.onAlive(netip.AddrPort{}, &wire.Alive{Incarnation: r.Incarnation, Node: r.Name, Addr: r.Addr,
-				Port: r.Port, Meta: r.Meta, Vsn: r.Vsn}, false, doneNone)
-		case StateLeft:
+				Port: port, Meta: r.Meta, Vsn: r.Vsn}, false, doneNone)
+		case wire.StateLeft:
 			n.onDead(&wire.Dead{Incarnation: r.Incarnation, Node: r.Name, From: r.Name})
-		case StateDead, StateSuspect:
+		case wire.StateDead, wire.StateSuspect:
 			// A remote death is only a suspicion here: the member gets a
 			// chance to refute.
 			n.onSuspect(&wire.Suspect{Incarnation: r.Incarnation, Node: r.Name, From: n.cfg.Name})
 		}
 	}
 	if pp.UserState != nil && n.cfg.App != nil {
-		n.cfg.App.MergeRemoteState(pp.UserState, pp.Join)
+		n.cfg.App.MergeRemoteState(pp.UserState, join)
 	}
 	return nil
 }
@@ -167,8 +172,8 @@ func (n *Node) HandleStream(now time.Time, from netip.AddrPort, m wire.Message) 
 		// memberlist answers with its state before merging; answering after
 		// tells the peer what it taught us, including our refutation if it
 		// held us dead (which is how two healed partitions meet).
-		_ = n.mergeRemote(m) // a bad merge is counted; the peer still gets our state
-		return n.localState(false)
+		_ = n.mergeRemote(m, m.Join) // a bad merge is counted; the peer still gets our state
+		return n.localState(m.Join)  // memberlist echoes the join flag
 	case *wire.Ping:
 		if m.Node != "" && m.Node != n.cfg.Name {
 			n.drop(DropPingNotForUs)
@@ -176,11 +181,13 @@ func (n *Node) HandleStream(now time.Time, from netip.AddrPort, m wire.Message) 
 		}
 		return &wire.Ack{SeqNo: m.SeqNo}
 	case *wire.User:
-		n.emit(Event{Kind: EventMessage, Payload: m.Payload})
+		if len(m.Payload) > 0 { // memberlist skips empty user messages
+			n.emit(Event{Kind: EventMessage, Payload: m.Payload})
+		}
 		return nil
 	}
-	n.drop(DropUnexpected)
-	return &wire.ErrResp{Error: fmt.Sprintf("unexpected message type %v", m.Type())}
+	n.drop(DropUnexpected) // memberlist closes such a stream without a word
+	return nil
 }
 
 // StreamDone reports how a stream the node asked for ended: the peer's
@@ -199,7 +206,7 @@ func (n *Node) StreamDone(now time.Time, id StreamID, reply wire.Message, err er
 	case StreamPushPull:
 		if err == nil {
 			refutes := n.counters.Refutes
-			err = n.onPushPullReply(reply)
+			err = n.onPushPullReply(reply, ps.join != 0)
 			if n.counters.Refutes != refutes {
 				// The peer held us dead or suspect: tell it first, directly.
 				n.sendPacket(ps.to, n.selfAlive().AppendTo(nil), false)
@@ -211,10 +218,10 @@ func (n *Node) StreamDone(now time.Time, id StreamID, reply wire.Message, err er
 	}
 }
 
-func (n *Node) onPushPullReply(reply wire.Message) error {
+func (n *Node) onPushPullReply(reply wire.Message, join bool) error {
 	switch m := reply.(type) {
 	case *wire.PushPull:
-		return n.mergeRemote(m)
+		return n.mergeRemote(m, join)
 	case *wire.ErrResp:
 		return fmt.Errorf("peer answered with an error: %s", m.Error)
 	case nil:

@@ -1,6 +1,7 @@
 package swim
 
 import (
+	"math"
 	"net/netip"
 
 	"github.com/rumorproject/rumor/internal/wire"
@@ -43,7 +44,7 @@ func (n *Node) onAlive(from netip.AddrPort, a *wire.Alive, bootstrap bool, done 
 			newVsn = vsn
 		}
 		e = n.members.insert(nameID, n.rng.IntN(n.members.len()+1),
-			entry{id: n.dir.identity(nameID, a.Addr, a.Port, a.Meta, newVsn), state: StateDead, changed: n.now})
+			entry{id: n.dir.identity(nameID, a.Addr, a.Port, a.Meta, newVsn), state: StateDead, changed: neverChanged})
 	}
 	reclaim := false
 	if string(e.id.rawAddr) != string(a.Addr) || e.id.addr.Port() != a.Port {
@@ -103,10 +104,16 @@ func (n *Node) onAlive(from netip.AddrPort, a *wire.Alive, bootstrap bool, done 
 	}
 }
 
+// neverChanged is the change time of an entry that was never alive
+// (memberlist's zero time): long enough ago to be reaped at the next pass,
+// left out of gossip, and reclaimable.
+const neverChanged = -(1 << 62)
+
 // tellStale answers a stale alive from a member we hold dead or left with
 // that notice, straight to it, at most once per probe interval.
 func (n *Node) tellStale(from netip.AddrPort, nameID uint32, e *entry) {
-	if !n.cfg.TellStaleAlive || !e.deadOrLeft() || from != e.id.addr {
+	if !n.cfg.TellStaleAlive || !e.deadOrLeft() || from.Port() != e.id.addr.Port() ||
+		from.Addr().Unmap() != e.id.addr.Addr().Unmap() { // a 16-byte IPv4 advertise is common
 		return
 	}
 	if last, ok := n.staleTold[nameID]; ok && n.now-last < int64(n.cfg.ProbeInterval) {
@@ -123,6 +130,12 @@ func (n *Node) tellStale(from netip.AddrPort, nameID uint32, e *entry) {
 
 // refute raises our incarnation above an accusation's and says we are alive.
 func (n *Node) refute(e *entry, accused uint32) {
+	if accused >= math.MaxUint32-1 {
+		// Outbidding would wrap to 0 and we could never refute again
+		// (memberlist wraps). Such an accusation is an attack or a bug.
+		n.drop(DropBadIncarnation)
+		return
+	}
 	n.incarnation++
 	if accused >= n.incarnation {
 		n.incarnation = accused + 1
