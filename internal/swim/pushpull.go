@@ -153,8 +153,14 @@ func (n *Node) verifyProtocol(remote []wire.PushNodeState) error {
 		}
 	}
 	for _, nameID := range n.members.order {
-		id := n.members.entries[nameID].id
-		if err := check(id.name, id.vsn[2], id.vsn[5]); err != nil {
+		// memberlist checks its dead too; a dead member's versions do not
+		// matter, and one that never said a full Vsn would block every
+		// merge until it is reaped.
+		e := &n.members.entries[nameID]
+		if e.deadOrLeft() {
+			continue
+		}
+		if err := check(e.id.name, e.id.vsn[2], e.id.vsn[5]); err != nil {
 			return err
 		}
 	}
