@@ -3,6 +3,7 @@ package swim
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net/netip"
 	"time"
 
@@ -52,6 +53,16 @@ func (n *Node) HandlePacket(now time.Time, from netip.AddrPort, msgs []wire.Mess
 	}
 }
 
+// doneNow reports a leave or update as complete at once (no one else is
+// alive to hear it); its broadcast stays queued, for members that come
+// back, but will not report completion a second time.
+func (n *Node) doneNow(kind EventKind) {
+	if b := n.queue.byKey[n.cfg.Name]; b != nil {
+		b.done = doneNone
+	}
+	n.emit(Event{Kind: kind})
+}
+
 // ErrLeft is returned by calls that make no sense after Leave.
 var ErrLeft = errors.New("swim: node has left")
 
@@ -68,7 +79,7 @@ func (n *Node) Leave(now time.Time) error {
 	e := n.members.get(n.self)
 	n.onDead(&wire.Dead{Incarnation: e.inc, Node: n.cfg.Name, From: n.cfg.Name})
 	if !n.anyAlive() {
-		n.emit(Event{Kind: EventLeaveDone})
+		n.doneNow(EventLeaveDone)
 	}
 	return nil
 }
@@ -93,6 +104,9 @@ func (n *Node) UpdateMeta(now time.Time, meta []byte) error {
 	if n.leaving {
 		return ErrLeft
 	}
+	if n.incarnation == math.MaxUint32 {
+		return errors.New("swim: incarnation exhausted; restart the node to update its metadata")
+	}
 	n.cfg.Meta = clone(meta)
 	n.incarnation++
 	id := n.selfID
@@ -100,7 +114,7 @@ func (n *Node) UpdateMeta(now time.Time, meta []byte) error {
 		Meta: n.cfg.Meta, Vsn: id.vsn[:]}
 	n.onAlive(netip.AddrPort{}, a, true, doneUpdate)
 	if !n.anyAlive() {
-		n.emit(Event{Kind: EventUpdateDone})
+		n.doneNow(EventUpdateDone)
 	}
 	return nil
 }
@@ -113,7 +127,10 @@ func (n *Node) SendPacket(now time.Time, to netip.AddrPort, payload []byte) erro
 	if limit := n.cfg.PacketSize - n.cfg.PacketOverhead - 1; len(payload) > limit {
 		return fmt.Errorf("swim: user message of %d bytes, more than the %d a packet holds", len(payload), limit)
 	}
-	n.sendMsg(to, &wire.User{Payload: clone(payload)})
+	// Sent alone, as memberlist's SendToAddress: membership news does not
+	// ride on packets to addresses that may not be members.
+	u := &wire.User{Payload: payload}
+	n.sendPacket(to, u.AppendTo(nil), false)
 	return nil
 }
 
@@ -133,6 +150,7 @@ func (n *Node) SendReliable(now time.Time, to netip.AddrPort, payload []byte) (S
 // skipped; so are entries the protocol could not carry.
 func (n *Node) Preload(now time.Time, members []Member) {
 	n.clock(now)
+	n.announced()
 	for i := range members {
 		m := &members[i]
 		if m.Name == "" || !m.Addr.IsValid() || len(m.Meta) > MetaMaxSize || m.State > StateLeft {
@@ -156,6 +174,7 @@ func (n *Node) PreloadFrom(now time.Time, other *Node) error {
 		return errors.New("swim: PreloadFrom a node with another Directory")
 	}
 	n.clock(now)
+	n.announced()
 	n.members.grow(len(other.members.entries))
 	for _, nameID := range other.members.order {
 		if n.members.get(nameID) != nil {
@@ -167,6 +186,14 @@ func (n *Node) PreloadFrom(now time.Time, other *Node) error {
 		n.members.insert(nameID, n.rng.IntN(n.members.len()+1), e)
 	}
 	return nil
+}
+
+// announced drops our own alive queued by New: a preloaded node joined
+// long ago, so it announced itself long ago.
+func (n *Node) announced() {
+	if b := n.queue.byKey[n.cfg.Name]; b != nil && b.done == doneNone {
+		n.queue.remove(b)
+	}
 }
 
 // CountStates counts the member table's entries by state.

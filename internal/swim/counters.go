@@ -20,13 +20,14 @@ const (
 	DropAfterLeave                   // news about ourselves after we left
 	DropEmptyName                    // a message about a node with no name
 	DropBadIncarnation               // an accusation of us at an incarnation we cannot outbid
+	DropAppOverBudget                // a user broadcast from App that did not fit the packet
 	numDrops
 )
 
 var dropNames = [numDrops]string{"ping_not_for_us", "unknown_ack", "unknown_node",
 	"stale_incarnation", "bad_version", "bad_addr", "meta_too_large", "conflict",
 	"incompatible", "too_many_nodes", "unexpected", "relay_busy", "after_leave", "empty_name",
-	"bad_incarnation"}
+	"bad_incarnation", "app_over_budget"}
 
 func (d Drop) String() string {
 	if d < numDrops {

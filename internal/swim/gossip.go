@@ -1,6 +1,10 @@
 package swim
 
-import "github.com/rumorproject/rumor/internal/wire"
+import (
+	"slices"
+
+	"github.com/rumorproject/rumor/internal/wire"
+)
 
 // gossip sends queued broadcasts to a few random members: the alive, the
 // suspect, and the recently dead (so a member wrongly declared dead hears
@@ -23,7 +27,7 @@ func (n *Node) gossip() {
 	})
 	budget := n.cfg.PacketSize - compoundHeader - n.cfg.PacketOverhead
 	for _, p := range peers {
-		msgs := n.broadcasts(n.scratch[:0], budget)
+		msgs := n.broadcasts(n.scratch[:0], budget, wire.MaxCompoundParts)
 		n.scratch = msgs[:0]
 		if len(msgs) == 0 {
 			return
@@ -31,7 +35,9 @@ func (n *Node) gossip() {
 		id := n.members.entries[p].id
 		crc := id.vsn[1] >= 5
 		if len(msgs) == 1 {
-			n.sendPacket(id.addr, msgs[0], crc)
+			// A copy: the queue keeps the message for its next transmission,
+			// and the driver owns what Drain hands it.
+			n.sendPacket(id.addr, slices.Clone(msgs[0]), crc)
 			continue
 		}
 		for len(msgs) > 0 {

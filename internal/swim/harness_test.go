@@ -104,7 +104,7 @@ func (h *harness) quiet() {
 		if i > 1000 {
 			h.t.Fatalf("broadcast queue never empties: %d left", h.n.queue.len())
 		}
-		h.n.broadcasts(nil, 1<<20)
+		h.n.broadcasts(nil, 1<<20, 1<<20)
 	}
 	h.drain()
 }

@@ -81,6 +81,10 @@ func New(cfg Config, now time.Time, rng *rand.Rand) (*Node, error) {
 	n.incarnation = 1
 	n.selfID = n.dir.identity(n.self, cfg.Addr.Addr().AsSlice(), cfg.Addr.Port(), n.cfg.Meta, cfg.vsn())
 	n.members.insert(n.self, 0, entry{id: n.selfID, inc: n.incarnation, state: StateAlive})
+	// As memberlist's setAlive (memberlist.go, aliveNode with bootstrap):
+	// our own alive is queued from the start, so that once the node has
+	// peers it announces itself by gossip beyond the seed its join reached.
+	n.broadcast(cfg.Name, n.selfAlive(), doneNone)
 
 	n.timers.set(n.stagger(cfg.ProbeInterval), timerProbe, 0, 0)
 	if cfg.GossipInterval > 0 && cfg.GossipNodes > 0 {
@@ -138,7 +142,7 @@ func (n *Node) Drain(out *Output) {
 func (n *Node) onTimer(t timer) {
 	switch t.kind {
 	case timerProbe:
-		n.timers.set(t.at+int64(n.cfg.ProbeInterval), timerProbe, 0, 0)
+		n.timers.set(n.nextTick(t.at, n.cfg.ProbeInterval), timerProbe, 0, 0)
 		n.onProbeTick()
 	case timerProbeDirect:
 		n.onProbeDirectTimeout(uint32(t.ref))
@@ -147,7 +151,7 @@ func (n *Node) onTimer(t timer) {
 	case timerRelay:
 		n.onRelayTimeout(t.ref)
 	case timerGossip:
-		n.timers.set(t.at+int64(n.cfg.GossipInterval), timerGossip, 0, 0)
+		n.timers.set(n.nextTick(t.at, n.cfg.GossipInterval), timerGossip, 0, 0)
 		n.gossip()
 	case timerPushPullStart:
 		// As memberlist: the first push-pull comes one scaled period after
@@ -159,9 +163,24 @@ func (n *Node) onTimer(t timer) {
 	case timerSuspicion:
 		n.onSuspicionTimeout(t.ref, t.gen)
 	case timerReconnect:
-		n.timers.set(t.at+int64(n.cfg.ReconnectInterval), timerReconnect, 0, 0)
+		n.timers.set(n.nextTick(t.at, n.cfg.ReconnectInterval), timerReconnect, 0, 0)
 		n.tryReconnect()
 	}
+}
+
+// nextTick is a periodic timer's next deadline after one due at at: the
+// next one on the same phase that is still ahead, so a node that was
+// stalled (paused, overloaded) fires once, like Go's ticker, instead of
+// replaying every missed round at once.
+func (n *Node) nextTick(at int64, period time.Duration) int64 {
+	next := at + int64(period)
+	if next <= n.now {
+		next += (n.now - next) / int64(period) * int64(period)
+		if next <= n.now {
+			next += int64(period)
+		}
+	}
+	return next
 }
 
 // Name is the node's name.
@@ -237,8 +256,10 @@ func (n *Node) sendPacket(to netip.AddrPort, payload []byte, crc bool) {
 // (memberlist's sendMsg).
 func (n *Node) sendMsg(to netip.AddrPort, m wire.Message) {
 	msg := m.AppendTo(nil)
-	budget := n.cfg.PacketSize - len(msg) - compoundHeader - n.cfg.PacketOverhead
-	extra := n.broadcasts(n.scratch[:0], budget)
+	// memberlist forgets the 2 bytes of msg's own part; PacketSize here
+	// is a bound, so count them.
+	budget := n.cfg.PacketSize - len(msg) - compoundHeader - compoundPerPart - n.cfg.PacketOverhead
+	extra := n.broadcasts(n.scratch[:0], budget, wire.MaxCompoundParts-1)
 	n.scratch = extra[:0]
 	if len(extra) == 0 {
 		n.sendPacket(to, msg, false)
@@ -264,19 +285,28 @@ func (n *Node) compound(parts [][]byte) []byte {
 
 // broadcasts takes queued broadcasts, then the application's, that fit in
 // limit bytes (memberlist's getBroadcasts).
-func (n *Node) broadcasts(dst [][]byte, limit int) [][]byte {
+func (n *Node) broadcasts(dst [][]byte, limit, parts int) [][]byte {
+	start := len(dst)
 	transmits := retransmitLimit(n.cfg.RetransmitMult, n.members.len())
-	dst = n.queue.take(dst, compoundPerPart, limit, transmits, n.retired)
+	dst = n.queue.takeN(dst, compoundPerPart, limit, parts, transmits, n.retired)
 	if n.cfg.App == nil {
 		return dst
 	}
 	used := 0
-	for _, m := range dst {
+	for _, m := range dst[start:] {
 		used += len(m) + compoundPerPart
 	}
 	const userOverhead = 1
 	if avail := limit - used; avail > compoundPerPart+userOverhead {
 		for _, p := range n.cfg.App.GetBroadcasts(compoundPerPart+userOverhead, avail) {
+			// The application is trusted to respect the limits, but a
+			// packet over budget or a compound over 255 parts must not
+			// come of it.
+			if used+compoundPerPart+userOverhead+len(p) > limit || len(dst)-start >= parts {
+				n.drop(DropAppOverBudget)
+				continue
+			}
+			used += compoundPerPart + userOverhead + len(p)
 			dst = append(dst, append([]byte{byte(wire.UserMsg)}, p...))
 		}
 	}

@@ -192,17 +192,16 @@ func TestRefute(t *testing.T) {
 			if len(o.Packets) != 0 {
 				t.Errorf("refute sent %d packets at once, want it queued", len(o.Packets))
 			}
-			// The alive goes out piggybacked on the next message.
-			if err := h.n.SendPacket(h.now, h.addr("a"), []byte("hi")); err != nil {
-				t.Fatal(err)
-			}
+			// The alive goes out piggybacked on the next message: here the
+			// ack to a ping.
+			h.recvFrom(h.addr("a"), &wire.Ping{SeqNo: 9, Node: "self"})
 			o = h.drain()
 			if len(o.Packets) != 1 {
-				t.Fatalf("SendPacket: got %d packets, want 1", len(o.Packets))
+				t.Fatalf("ack: got %d packets, want 1", len(o.Packets))
 			}
 			dp := decode(t, o.Packets[0])
 			if dp.Compound != 2 {
-				t.Fatalf("SendPacket: got a compound of %d, want user message + alive", dp.Compound)
+				t.Fatalf("ack: got a compound of %d, want ack + alive", dp.Compound)
 			}
 			a, ok := dp.Messages[1].(*wire.Alive)
 			if !ok {
@@ -273,9 +272,7 @@ func TestLeave(t *testing.T) {
 		wantKinds(t, "Leave", h.drain().Events, EventLeave)
 		limit := retransmitLimit(4, 2)
 		for i := 1; i <= limit+2; i++ {
-			if err := h.n.SendPacket(h.now, h.addr("a"), []byte("x")); err != nil {
-				t.Fatal(err)
-			}
+			h.recvFrom(h.addr("a"), &wire.Ping{SeqNo: uint32(i), Node: "self"})
 			o := h.drain()
 			deads := ofType[*wire.Dead](messages(t, o))
 			want := []EventKind(nil)
