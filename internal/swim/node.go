@@ -120,10 +120,27 @@ func (n *Node) fire() {
 	for {
 		t, ok := n.timers.pop(n.now)
 		if !ok {
-			return
+			break
 		}
 		n.onTimer(t)
 	}
+	n.timers.compact(n.timerLive)
+}
+
+// timerLive reports whether a timer still matters: its probe, relay or
+// suspicion is the one it was set for.
+func (n *Node) timerLive(t timer) bool {
+	switch t.kind {
+	case timerProbeDirect, timerProbeEnd:
+		return n.probe.active && n.probe.seq == t.ref
+	case timerRelay:
+		_, ok := n.relays[t.ref]
+		return ok
+	case timerSuspicion:
+		s := n.suspicions[t.ref]
+		return s != nil && s.gen == t.gen
+	}
+	return true
 }
 
 // NextDeadline is when Advance must next be called.

@@ -48,8 +48,29 @@ func (h *timerHeap) Pop() any {
 
 // timers is the node's deadline queue.
 type timers struct {
-	h   timerHeap
-	seq uint64
+	h     timerHeap
+	seq   uint64
+	bound int // compact when the heap grows past this
+}
+
+// compact drops the timers live rejects once the heap has doubled since
+// the last compaction: a flood of alive and suspect messages leaves a
+// stale suspicion deadline per message, which would otherwise stay until
+// it expires.
+func (t *timers) compact(live func(timer) bool) {
+	if len(t.h) <= max(t.bound, 1024) {
+		return
+	}
+	kept := t.h[:0]
+	for _, tm := range t.h {
+		if live(tm) {
+			kept = append(kept, tm)
+		}
+	}
+	clear(t.h[len(kept):])
+	t.h = kept
+	heap.Init(&t.h)
+	t.bound = 2 * len(t.h)
 }
 
 func (t *timers) set(at int64, kind timerKind, ref, gen uint32) {

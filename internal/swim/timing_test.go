@@ -366,3 +366,18 @@ func TestStallFiresOnce(t *testing.T) {
 		t.Errorf("next deadline %v, want after now %v", d, h.now)
 	}
 }
+
+// TestTimerHeapBounded floods the node with suspicions that are refuted
+// at once: every one leaves a deadline behind, and the heap must not keep
+// them all.
+func TestTimerHeapBounded(t *testing.T) {
+	h := newHarness(t)
+	names := h.joinN(10)
+	for i := uint32(1); i <= 20_000; i++ {
+		h.recv(&wire.Suspect{Incarnation: i, Node: names[0], From: "x"}, h.alive(names[0], i+1))
+	}
+	h.drain()
+	if got := len(h.n.timers.h); got > 4096 {
+		t.Errorf("timer heap after 20,000 refuted suspicions: got %d entries, want at most 4096", got)
+	}
+}
