@@ -453,3 +453,57 @@ func sendPacket(t *testing.T, to netip.AddrPort, typ byte, msg any) {
 }
 
 // ------------------------------------------------------------------ tests
+
+// trio starts ml-1, sw-1 (joining ml-1) and ml-2 (joining sw-1) and waits
+// until they converge. Only these three meet by gossip; later nodes join
+// through every running node (joinML, joinSwim): see the note on the
+// deadlines in interop_test.go.
+func (c *cluster) trio() (m1 *mlNode, s1 *swimNode, m2 *mlNode) {
+	m1 = c.addML("ml-1", "")
+	s1 = c.addSwim("sw-1", "")
+	c.swimJoin(s1, m1.addr())
+	m2 = c.addML("ml-2", "")
+	c.mlJoin(m2, s1.d.Addr())
+	c.eventually("3 nodes converged", gossip, c.converged)
+	return m1, s1, m2
+}
+
+// seeds lists the addresses of every running node.
+func (c *cluster) seeds() []netip.AddrPort {
+	var out []netip.AddrPort
+	for _, m := range c.ml {
+		if !m.down {
+			out = append(out, m.addr())
+		}
+	}
+	for _, n := range c.sw {
+		if !n.down {
+			out = append(out, n.d.Addr())
+		}
+	}
+	return out
+}
+
+// joinML starts a memberlist node and joins it through every running node.
+func (c *cluster) joinML(name string) *mlNode {
+	seeds := c.seeds()
+	m := c.addML(name, "")
+	addrs := make([]string, len(seeds))
+	for i, a := range seeds {
+		addrs[i] = a.String()
+	}
+	if k, err := m.ml.Join(addrs); err != nil || k != len(seeds) {
+		c.t.Fatalf("%s joins: %d of %d contacted, %v", name, k, len(seeds), err)
+	}
+	return m
+}
+
+// joinSwim starts a swim node and joins it through every running node.
+func (c *cluster) joinSwim(name string) *swimNode {
+	seeds := c.seeds()
+	n := c.addSwim(name, "")
+	if k, err := n.d.Join(seeds); err != nil || k != len(seeds) {
+		c.t.Fatalf("%s joins: %d of %d answered, %v", name, k, len(seeds), err)
+	}
+	return n
+}

@@ -101,22 +101,9 @@ func TestCrashDetected(t *testing.T) {
 	for _, victim := range []string{"ml-3", "sw-2"} {
 		t.Run(victim, func(t *testing.T) {
 			c := newCluster(t)
-			m1 := c.addML("ml-1", "")
-			s1 := c.addSwim("sw-1", "")
-			c.swimJoin(s1, m1.addr())
-			m2 := c.addML("ml-2", "")
-			c.mlJoin(m2, s1.d.Addr())
-			// Only the first three meet by gossip; the others join through
-			// every running node: see the note on the deadlines.
-			c.eventually("3 nodes converged", gossip, c.converged)
-			m3 := c.addML("ml-3", "")
-			s2 := c.addSwim("sw-2", "")
-			if k, err := m3.ml.Join([]string{m1.addr().String(), m2.addr().String(), s1.d.Addr().String()}); err != nil || k != 3 {
-				t.Fatalf("ml-3 joins: %d contacted, %v", k, err)
-			}
-			if k, err := s2.d.Join([]netip.AddrPort{m1.addr(), m2.addr(), m3.addr(), s1.d.Addr()}); err != nil || k != 4 {
-				t.Fatalf("sw-2 joins: %d answered, %v", k, err)
-			}
+			c.trio()
+			m3 := c.joinML("ml-3")
+			s2 := c.joinSwim("sw-2")
 			c.eventually("5 nodes converged", quick, c.converged)
 
 			if victim == "ml-3" {
@@ -142,16 +129,8 @@ func TestCrashDetected(t *testing.T) {
 // both remaining members: left members are not gossiped to.)
 func TestLeave(t *testing.T) {
 	c := newCluster(t)
-	m1 := c.addML("ml-1", "")
-	s1 := c.addSwim("sw-1", "")
-	c.swimJoin(s1, m1.addr())
-	m2 := c.addML("ml-2", "")
-	c.mlJoin(m2, s1.d.Addr())
-	c.eventually("3 nodes converged", gossip, c.converged)
-	s2 := c.addSwim("sw-2", "")
-	if k, err := s2.d.Join([]netip.AddrPort{m1.addr(), m2.addr(), s1.d.Addr()}); err != nil || k != 3 {
-		t.Fatalf("sw-2 joins: %d answered, %v", k, err)
-	}
+	m1, s1, _ := c.trio()
+	c.joinSwim("sw-2")
 	c.eventually("4 nodes converged", quick, c.converged)
 
 	// The leaving node keeps running until all have heard, as a real one
