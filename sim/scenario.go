@@ -71,6 +71,11 @@ func (sc *Scenario) defaults() error {
 		default:
 			sc.Duration = time.Minute
 		}
+		// Slower profiles (WAN probes every 5 s) need proportionally
+		// longer to show the same thing.
+		if proto, err := Profile(sc.Profile); err == nil && proto.ProbeInterval > time.Second {
+			sc.Duration *= time.Duration(proto.ProbeInterval / time.Second)
+		}
 	}
 	if sc.Sample == 0 {
 		sc.Sample = time.Second

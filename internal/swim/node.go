@@ -45,6 +45,7 @@ type Node struct {
 
 	staleTold map[uint32]int64 // TellStaleAlive: last notice per name ID
 	reconnect []gone           // dead members no longer in the table, oldest first
+	followUp  netip.AddrPort   // the seed to push-pull with again after a join
 
 	out      Output
 	counters Counters
@@ -179,6 +180,11 @@ func (n *Node) onTimer(t timer) {
 		n.periodicPushPull()
 	case timerSuspicion:
 		n.onSuspicionTimeout(t.ref, t.gen)
+	case timerJoinSync:
+		if n.followUp.IsValid() && !n.leaving {
+			n.pushPullWith(n.followUp, false, 0)
+			n.followUp = netip.AddrPort{}
+		}
 	case timerReconnect:
 		n.timers.set(n.nextTick(t.at, n.cfg.ReconnectInterval), timerReconnect, 0, 0)
 		n.tryReconnect()

@@ -33,6 +33,7 @@ type joinOp struct {
 	pending   int
 	contacted int
 	errs      []error
+	answered  netip.AddrPort // the first seed that answered
 }
 
 func (n *Node) openStream(kind StreamKind, to netip.AddrPort, m wire.Message, deadline time.Time) StreamID {
@@ -260,11 +261,23 @@ func (n *Node) joinResult(opID uint64, to netip.AddrPort, err error) {
 	if err != nil {
 		op.errs = append(op.errs, fmt.Errorf("join %s: %w", to, err))
 	} else {
+		if op.contacted == 0 {
+			op.answered = to
+		}
 		op.contacted++
 	}
 	if op.pending--; op.pending > 0 {
 		return
 	}
 	delete(n.joins, opID)
+	if op.contacted > 0 {
+		// Nodes often start together: a seed learns of the others that
+		// joined through it just after us. One more exchange with it a few
+		// probe intervals later hands us those, instead of waiting for
+		// gossip to carry each one (memberlist does not do this; its
+		// periodic push-pull comes only after 30 s or more).
+		n.followUp = op.answered
+		n.timers.set(n.now+int64(n.cfg.ProbeInterval)+n.rng.Int64N(2*int64(n.cfg.ProbeInterval)), timerJoinSync, 0, 0)
+	}
 	n.emit(Event{Kind: EventJoinDone, Op: opID, N: op.contacted, Err: errors.Join(op.errs...)})
 }

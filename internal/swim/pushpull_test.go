@@ -212,3 +212,30 @@ func TestJoin(t *testing.T) {
 	}
 	wantDrops(t, "ack as push-pull reply", before, h.n.Counters(), map[Drop]uint64{DropUnexpected: 1})
 }
+
+// TestJoinFollowUp checks the extra push-pull with the seed that answered,
+// one to three probe intervals after the join, which hands the joiner the
+// members that joined through the seed just after it.
+func TestJoinFollowUp(t *testing.T) {
+	h := newHarness(t)
+	seed := h.addr("s1")
+	h.n.Join(h.now, []netip.AddrPort{seed})
+	st := h.drain().Streams[0]
+	h.n.StreamDone(h.now, st.ID, &wire.PushPull{Nodes: []wire.PushNodeState{h.pushState("s1", 1, wire.StateAlive)}}, nil)
+	h.drain()
+	joined := h.now
+	var got []Stream
+	h.runUntil(joined.Add(3*time.Second), nil, func(o Output) {
+		for _, s := range o.Streams {
+			if s.Kind == StreamPushPull {
+				got = append(got, s)
+			}
+		}
+	})
+	if len(got) != 1 || got[0].To != seed {
+		t.Fatalf("push-pulls in the 3 s after joining: got %+v, want one to the seed %v", got, seed)
+	}
+	if pp := got[0].Msg.(*wire.PushPull); pp.Join {
+		t.Errorf("follow-up push-pull: got Join=true, want a plain exchange")
+	}
+}

@@ -15,6 +15,7 @@ const (
 	timerPushPull                           // periodic push-pull
 	timerSuspicion                          // suspicion may expire (ref = name ID, gen)
 	timerReconnect                          // maybe push-pull with a dead member
+	timerJoinSync                           // push-pull again with the seed that let us join
 )
 
 // timer is one deadline. Timers are never removed from the heap: a handler
