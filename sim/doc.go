@@ -16,4 +16,13 @@
 //	fmt.Println(s.Converged())
 //
 // Scenarios (scenario.go) build on this and report Results.
+//
+// # Invariants
+//
+// Checked as the run goes, recorded by Violations: a running node never
+// suspects or declares itself dead, nor leaves unasked; its incarnation
+// never goes back within a life; no node holds another at an incarnation
+// that node never used; every packet a node builds encodes and decodes;
+// and once a partition heals with no further fault, views converge within
+// two reconnect intervals and ten probe intervals.
 package sim

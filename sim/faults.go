@@ -27,6 +27,24 @@ func (s *Sim) Heal() {
 		s.healthyAt[i] = s.now
 	}
 	s.hashNote("heal", 0)
+	s.expectConvergence()
+}
+
+// expectConvergence checks, as an invariant, that views converge after a
+// heal: within two reconnect intervals and ten probe intervals, unless
+// another fault or loss intervenes.
+func (s *Sim) expectConvergence() {
+	c := s.cfg.Swim
+	if c.ReconnectInterval == 0 {
+		return // without reconnect (memberlist's way) the halves may never meet
+	}
+	bound := 2*c.ReconnectInterval + 10*c.ProbeInterval
+	faults := s.faults
+	s.At(time.Duration(s.now)+bound, func() {
+		if s.faults == faults && s.cfg.Loss == 0 && len(s.linkLoss) == 0 && !s.Converged() {
+			s.violate("views did not converge within %v of the heal", bound)
+		}
+	})
 }
 
 // SetLoss sets the datagram loss probability of every link.

@@ -30,6 +30,7 @@ func (s *Sim) hashString(str string) {
 }
 
 func (s *Sim) hashNote(what string, i int) {
+	s.faults++
 	s.hashU64(uint64(s.now))
 	s.hashString(what)
 	s.hashU64(uint64(i))

@@ -338,3 +338,25 @@ func TestCheckerFlagsForgedIncarnation(t *testing.T) {
 	}
 	t.Logf("seed %d: the forged incarnation was flagged %d times", seed, n)
 }
+
+// TestHealInvariantFires checks the convergence-after-heal invariant can
+// fail: a node paused across the partition and the heal cannot converge.
+func TestHealInvariantFires(t *testing.T) {
+	s, err := sim.New(sim.Config{Nodes: 20, Seed: 9, Swim: swim.LAN()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Converge()
+	s.Pause(3)
+	s.Partition([]int{0, 1, 2, 3, 4, 5, 6, 7, 8, 9})
+	s.RunFor(40 * time.Second)
+	s.Heal()
+	s.RunFor(2*time.Minute + 20*time.Second)
+	found := false
+	for _, v := range s.Violations() {
+		found = found || strings.Contains(v, "did not converge")
+	}
+	if !found {
+		t.Errorf("violations: got %q, want one saying views did not converge after the heal", s.Violations())
+	}
+}

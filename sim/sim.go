@@ -80,6 +80,7 @@ type Sim struct {
 	linkLatency map[[2]int]Latency
 
 	trace      uint64 // FNV-1a over everything observable
+	faults     int    // faults injected so far
 	stats      Stats
 	violations []string
 	nonce      nonceSource
