@@ -237,6 +237,10 @@ func TestMetaUpdate(t *testing.T) {
 // directions.
 func TestSuspicionRefuted(t *testing.T) {
 	c := newCluster(t)
+	// A swim node that believes the forged suspicion probes the suspect
+	// with the accusation attached (From: itself); memberlist refutes that
+	// too, with a warning.
+	c.refutes = true
 	m1 := c.addML("ml-1", "")
 	m2 := c.addML("ml-2", "")
 	s1 := c.addSwim("sw-1", "")
