@@ -62,6 +62,9 @@ type Result struct {
 	Timeline []Sample `json:"-"`
 	// Target is the node the scenario's fault hits.
 	Target int `json:"target"`
+	// FaultS is when the scenario's measured fault happened (the crash,
+	// leave, heal, restart, pause or broadcast), if it did.
+	FaultS *float64 `json:"fault_s"`
 }
 
 // Sample is the average number of members each live node holds in each
@@ -223,6 +226,9 @@ func (m *meter) run(total time.Duration) {
 			}
 		}
 	}
+	if n := len(m.timeline); n == 0 || m.timeline[n-1].T < s.Now().Seconds() {
+		m.sample() // the timeline ends where the run does
+	}
 }
 
 // noteFullViews records when each node first sees every node alive.
@@ -264,6 +270,9 @@ func secs(d time.Duration) *float64 {
 func (m *meter) report(r *Result) {
 	s := m.s
 	r.Target = m.target
+	if m.faulted {
+		r.FaultS = secs(m.faultAt)
+	}
 	r.VirtualS = s.Now().Seconds()
 	r.Converged = s.Converged()
 	st := s.Stats()

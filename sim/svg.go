@@ -148,6 +148,13 @@ func WriteSVG(w io.Writer, r *Result) error {
 		}
 		b.printf("</g>\n")
 	}
+	// The fault, as a dashed line across both panels.
+	if r.FaultS != nil && *r.FaultS >= 0 && *r.FaultS <= xmax {
+		xx := num(x(*r.FaultS))
+		b.printf(`<line data-fault="%s" x1="%s" y1="%d" x2="%s" y2="%d" stroke="#c0392b" stroke-dasharray="2,3"/>`+"\n",
+			num(*r.FaultS), xx, svgTopY0, xx, svgBotY1)
+		b.printf(`<text x="%s" y="%d" text-anchor="middle" fill="#c0392b">%s</text>`+"\n", xx, svgTopY0-4, xmlText(r.Scenario))
+	}
 	// The x axis, under the bottom panel.
 	for _, t := range xt.values {
 		xx := num(x(t))
