@@ -148,9 +148,16 @@ func Local() Config {
 	return c
 }
 
-// Validate reports the first field that cannot work, by name.
+// FieldError names the Config field that cannot work.
+type FieldError struct {
+	Field, Reason string
+}
+
+func (e *FieldError) Error() string { return "swim: config " + e.Field + ": " + e.Reason }
+
+// Validate reports the first field that cannot work, as a *FieldError.
 func (c *Config) Validate() error {
-	bad := func(field, why string) error { return fmt.Errorf("swim: config %s: %s", field, why) }
+	bad := func(field, why string) error { return &FieldError{Field: field, Reason: why} }
 	switch {
 	case c.Name == "":
 		return bad("Name", "empty")
