@@ -1,0 +1,451 @@
+package rumor
+
+import (
+	"context"
+	crand "crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/netip"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rumorproject/rumor/internal/swim"
+	"github.com/rumorproject/rumor/internal/wire"
+	"github.com/rumorproject/rumor/transport"
+)
+
+// ErrShutdown is returned by calls on a node that was shut down.
+var ErrShutdown = errors.New("rumor: node is shut down")
+
+// Node is a running cluster member. Its methods are safe for concurrent
+// use: one goroutine (the event loop) owns the protocol state, and the
+// methods hand it requests or read snapshots it publishes.
+type Node struct {
+	cfg       Config
+	advertise netip.AddrPort
+	tr        *transport.Net
+	keyring   *wire.Keyring
+	enc       wire.EncodeOptions
+	dec       wire.DecodeOptions
+
+	members atomic.Pointer[[]Member] // alive and suspect members, republished on change
+	self    atomic.Pointer[Member]
+	health  atomic.Int64
+
+	ctx    context.Context // canceled by Shutdown
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	once   sync.Once
+
+	inStreams chan inStream
+	results   chan streamResult
+	calls     chan func(now time.Time)
+
+	// Owned by the event loop.
+	core      *swim.Node
+	out       swim.Output
+	sendBuf   []byte
+	joins     map[uint64]chan swim.Event
+	leaveWait []chan struct{}
+}
+
+type inStream struct {
+	from  netip.AddrPort
+	msg   wire.Message
+	reply chan wire.Message
+}
+
+type streamResult struct {
+	id    swim.StreamID
+	reply wire.Message
+	err   error
+}
+
+// Create starts a node: it binds its sockets and begins probing, alone
+// until Join.
+func Create(cfg *Config) (*Node, error) {
+	if cfg == nil {
+		return nil, errors.New("rumor: Create: nil config")
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	c := *cfg
+	bind, adv, _ := c.addresses()
+	tr, err := transport.Listen(transport.Config{Bind: bind, PacketQueue: c.HandoffQueueDepth})
+	if err != nil {
+		return nil, fmt.Errorf("rumor: create %s: %w", c.Name, err)
+	}
+	n := &Node{cfg: c, tr: tr, inStreams: make(chan inStream), results: make(chan streamResult),
+		calls: make(chan func(time.Time)), joins: make(map[uint64]chan swim.Event)}
+	fail := func(err error) (*Node, error) {
+		tr.Close()
+		return nil, fmt.Errorf("rumor: create %s: %w", c.Name, err)
+	}
+	if n.advertise, err = advertised(c, adv, tr.LocalAddr()); err != nil {
+		return fail(err)
+	}
+	if len(c.SecretKey) > 0 {
+		if n.keyring, err = wire.NewKeyring(c.SecretKey); err != nil {
+			return fail(err)
+		}
+	}
+	n.enc = wire.EncodeOptions{Label: c.Label, EncryptVersion: wire.EncryptVersion1, Compress: c.EnableCompression}
+	if c.GossipVerifyOutgoing {
+		n.enc.Keyring = n.keyring
+	}
+	n.dec = wire.DecodeOptions{Label: c.Label, Keyring: n.keyring, AllowPlaintext: !c.GossipVerifyIncoming}
+	var seed [16]byte
+	_, _ = crand.Read(seed[:])
+	rng := rand.New(rand.NewPCG(binary.LittleEndian.Uint64(seed[:8]), binary.LittleEndian.Uint64(seed[8:])))
+	if n.core, err = swim.New(c.swim(n.advertise), time.Now(), rng); err != nil {
+		return fail(err)
+	}
+	n.publish()
+	n.ctx, n.cancel = context.WithCancel(context.Background())
+	n.wg.Add(2)
+	go n.loop()
+	go n.acceptStreams()
+	return n, nil
+}
+
+// advertised is the address other nodes are told: the configured one, or
+// the bound one with the port chosen; for a wildcard bind, this host's
+// first private IPv4 address, as memberlist picks it (16 bytes on the
+// wire, as memberlist sends it).
+func advertised(c Config, adv, bound netip.AddrPort) (netip.AddrPort, error) {
+	if c.AdvertiseAddr != "" {
+		if c.AdvertisePort == 0 {
+			adv = netip.AddrPortFrom(adv.Addr(), bound.Port())
+		}
+		return adv, nil
+	}
+	ip := bound.Addr()
+	if ip.IsUnspecified() {
+		private, err := privateIP()
+		if err != nil {
+			return adv, err
+		}
+		ip = netip.AddrFrom16(private.As16())
+	}
+	return netip.AddrPortFrom(ip, bound.Port()), nil
+}
+
+func privateIP() (netip.Addr, error) {
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return netip.Addr{}, fmt.Errorf("find a private address to advertise: %w", err)
+	}
+	for _, a := range addrs {
+		if p, ok := a.(*net.IPNet); ok {
+			if ip, ok := netip.AddrFromSlice(p.IP); ok && ip.Unmap().Is4() && ip.IsPrivate() {
+				return ip.Unmap(), nil
+			}
+		}
+	}
+	return netip.Addr{}, errors.New("no private IPv4 address to advertise: set AdvertiseAddr")
+}
+
+// Addr is the address other nodes reach this node at.
+func (n *Node) Addr() netip.AddrPort { return n.advertise }
+
+// LocalNode is this node's own entry.
+func (n *Node) LocalNode() Member { return *n.self.Load() }
+
+// Members lists the members alive or suspect, this node included.
+func (n *Node) Members() []Member { return slices.Clone(*n.members.Load()) }
+
+// NumMembers counts the members alive or suspect, this node included.
+func (n *Node) NumMembers() int { return len(*n.members.Load()) }
+
+// HealthScore is Lifeguard's local health: 0 is healthy; each point
+// stretches this node's probe timeouts.
+func (n *Node) HealthScore() int { return int(n.health.Load()) }
+
+// call runs fn on the event loop and waits until it has.
+func (n *Node) call(fn func(now time.Time)) error {
+	done := make(chan struct{})
+	select {
+	case n.calls <- func(now time.Time) { fn(now); close(done) }:
+	case <-n.ctx.Done():
+		return ErrShutdown
+	}
+	<-done
+	return nil
+}
+
+// Join contacts each seed ("host:port", or memberlist's "name/host:port")
+// with a joining push-pull and returns how many answered; the error joins
+// the reasons of those that did not. Joining succeeds if one answered.
+func (n *Node) Join(ctx context.Context, seeds []string) (int, error) {
+	var addrs []netip.AddrPort
+	var errs []error
+	for _, s := range seeds {
+		if i := strings.LastIndexByte(s, '/'); i >= 0 {
+			s = s[i+1:] // the name part is a hint memberlist uses; the address decides
+		}
+		ap, err := netip.ParseAddrPort(s)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("seed %q: want ip:port: %w", s, err))
+			continue
+		}
+		addrs = append(addrs, ap)
+	}
+	if len(addrs) == 0 {
+		return 0, errors.Join(append(errs, errors.New("rumor: join: no usable seed"))...)
+	}
+	ch := make(chan swim.Event, 1)
+	if err := n.call(func(now time.Time) { n.joins[n.core.Join(now, addrs)] = ch }); err != nil {
+		return 0, err
+	}
+	select {
+	case ev := <-ch:
+		if ev.Err != nil {
+			errs = append(errs, ev.Err)
+		}
+		if ev.N == 0 {
+			return 0, fmt.Errorf("rumor: join: no seed answered: %w", errors.Join(errs...))
+		}
+		return ev.N, errors.Join(errs...)
+	case <-ctx.Done():
+		return 0, fmt.Errorf("rumor: join: %w", ctx.Err())
+	case <-n.ctx.Done():
+		return 0, ErrShutdown
+	}
+}
+
+// Leave announces a graceful leave and waits until it has been gossiped
+// enough, or ctx ends. The node keeps answering until Shutdown.
+func (n *Node) Leave(ctx context.Context) error {
+	ch := make(chan struct{})
+	var err error
+	if cerr := n.call(func(now time.Time) {
+		if err = n.core.Leave(now); err == nil {
+			n.leaveWait = append(n.leaveWait, ch)
+		}
+	}); cerr != nil {
+		return cerr
+	}
+	if err != nil {
+		return fmt.Errorf("rumor: leave: %w", err)
+	}
+	select {
+	case <-ch:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("rumor: leave: %w", ctx.Err())
+	case <-n.ctx.Done():
+		return ErrShutdown
+	}
+}
+
+// Shutdown stops the node at once: to its peers it looks like a crash
+// unless Leave came first. It closes the sockets and returns once every
+// goroutine of the node has ended. Calling it again does nothing.
+func (n *Node) Shutdown() error {
+	n.once.Do(func() {
+		n.cancel()
+		n.tr.Close()
+		n.wg.Wait()
+	})
+	return nil
+}
+
+// publish republishes the snapshots read by other goroutines.
+func (n *Node) publish() {
+	var ms []Member
+	for _, m := range n.core.Members(nil) {
+		if m.State == swim.StateAlive || m.State == swim.StateSuspect {
+			ms = append(ms, memberOf(m))
+		}
+	}
+	n.members.Store(&ms)
+	self := memberOf(n.core.Self())
+	n.self.Store(&self)
+	n.health.Store(int64(n.core.Health()))
+}
+
+// loop owns the protocol core.
+func (n *Node) loop() {
+	defer n.wg.Done()
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	n.flush(timer)
+	for {
+		select {
+		case <-n.ctx.Done():
+			return
+		case p := <-n.tr.Packets():
+			n.handlePacket(p)
+		case s := <-n.inStreams:
+			s.reply <- n.core.HandleStream(time.Now(), s.from, s.msg) // buffered
+		case r := <-n.results:
+			n.core.StreamDone(time.Now(), r.id, r.reply, r.err)
+		case fn := <-n.calls:
+			fn(time.Now())
+		case <-timer.C:
+			n.core.Advance(time.Now())
+		}
+		n.flush(timer)
+	}
+}
+
+func (n *Node) handlePacket(p transport.Packet) {
+	pkt, err := wire.DecodePacket(p.Data, n.dec)
+	if err != nil || len(pkt.Messages) == 0 {
+		return // counted by reason once metrics land; the good parts of a compound still count
+	}
+	// The time the datagram was read, not now: an ack that arrived in time
+	// must not fail a probe because the loop was busy.
+	n.core.HandlePacket(p.At, p.From, pkt.Messages)
+}
+
+// flush sends what the core produced, settles completions, republishes
+// snapshots if membership changed, and resets the timer.
+func (n *Node) flush(timer *time.Timer) {
+	n.core.Drain(&n.out)
+	for _, p := range n.out.Packets {
+		opts := n.enc
+		opts.CRC = p.CRC
+		b, err := wire.EncodePacket(n.sendBuf[:0], p.Payload, opts)
+		if err != nil {
+			continue
+		}
+		n.sendBuf = b
+		_ = n.tr.WriteTo(b, p.To) // best effort, as UDP
+	}
+	for _, s := range n.out.Streams {
+		// Only the dialer writes the label header.
+		b, err := wire.AppendLabelHeader(nil, n.cfg.Label)
+		if err == nil {
+			b, err = wire.AppendStream(b, s.Msg, n.enc)
+		}
+		n.wg.Add(1)
+		go n.dial(s, b, err)
+	}
+	changed := false
+	for _, ev := range n.out.Events {
+		switch ev.Kind {
+		case swim.EventJoinDone:
+			if ch, ok := n.joins[ev.Op]; ok {
+				delete(n.joins, ev.Op)
+				ch <- ev // buffered
+			}
+		case swim.EventLeaveDone:
+			for _, ch := range n.leaveWait {
+				close(ch)
+			}
+			n.leaveWait = nil
+		case swim.EventJoin, swim.EventLeave, swim.EventFailed, swim.EventUpdate, swim.EventSuspect,
+			swim.EventRecover, swim.EventRefute:
+			changed = true
+		}
+	}
+	if changed || int64(n.core.Health()) != n.health.Load() {
+		n.publish()
+	}
+	if t, ok := n.core.NextDeadline(); ok {
+		timer.Reset(max(time.Until(t), 0))
+	}
+}
+
+// acceptStreams serves each incoming stream on its own goroutine; the
+// transport bounds how many are open.
+func (n *Node) acceptStreams() {
+	defer n.wg.Done()
+	for {
+		select {
+		case c := <-n.tr.Streams():
+			n.wg.Add(1)
+			go n.serve(c)
+		case <-n.ctx.Done():
+			return
+		}
+	}
+}
+
+// serve reads one message, has the loop handle it, and writes the reply,
+// all within TCPTimeout.
+func (n *Node) serve(c net.Conn) {
+	defer n.wg.Done()
+	defer c.Close()
+	stop := context.AfterFunc(n.ctx, func() { c.Close() })
+	defer stop()
+	_ = c.SetDeadline(time.Now().Add(n.cfg.TCPTimeout))
+	s, err := wire.ReadStream(c, n.dec)
+	if err != nil {
+		if !errors.Is(err, io.EOF) && wire.ReasonOf(err) != wire.ErrTruncated && n.ctx.Err() == nil {
+			// As memberlist: tell the peer why (a wrong key or label, say).
+			b, _ := wire.AppendStream(nil, &wire.ErrResp{Error: err.Error()}, n.enc)
+			_, _ = c.Write(b)
+		}
+		return
+	}
+	from, _ := netip.ParseAddrPort(c.RemoteAddr().String())
+	reply := make(chan wire.Message, 1)
+	select {
+	case n.inStreams <- inStream{from: from, msg: s.Message, reply: reply}:
+	case <-n.ctx.Done():
+		return
+	}
+	var r wire.Message
+	select {
+	case r = <-reply:
+	case <-n.ctx.Done():
+		return
+	}
+	if r != nil {
+		// A reply carries no label header; the label still authenticates
+		// its encryption (AppendStream uses it as additional data).
+		if b, err := wire.AppendStream(nil, r, n.enc); err == nil {
+			_, _ = c.Write(b)
+		}
+	}
+}
+
+
+// dial runs one stream the core asked for and reports how it ended.
+func (n *Node) dial(s swim.Stream, msg []byte, err error) {
+	defer n.wg.Done()
+	var reply wire.Message
+	if err == nil {
+		reply, err = n.exchange(s, msg)
+	}
+	select {
+	case n.results <- streamResult{id: s.ID, reply: reply, err: err}:
+	case <-n.ctx.Done():
+	}
+}
+
+func (n *Node) exchange(s swim.Stream, msg []byte) (wire.Message, error) {
+	ctx, cancel := context.WithDeadline(n.ctx, s.Deadline)
+	defer cancel()
+	c, err := n.tr.DialStream(ctx, s.To)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	stop := context.AfterFunc(ctx, func() { c.Close() })
+	defer stop()
+	_ = c.SetDeadline(s.Deadline)
+	if _, err := c.Write(msg); err != nil {
+		return nil, fmt.Errorf("send %v stream to %v: %w", s.Kind, s.To, err)
+	}
+	if s.Kind == swim.StreamUser {
+		return nil, nil
+	}
+	dec := n.dec
+	dec.StreamReply = true
+	st, err := wire.ReadStream(c, dec)
+	if err != nil {
+		return nil, fmt.Errorf("read %v reply from %v: %w", s.Kind, s.To, err)
+	}
+	return st.Message, nil
+}

@@ -1,0 +1,153 @@
+package rumor
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// start creates a node on loopback with the local profile after edit.
+func start(t *testing.T, name string, edit func(*Config)) *Node {
+	t.Helper()
+	c := DefaultLocalConfig()
+	c.Name, c.BindAddr, c.BindPort = name, "127.0.0.1", 0
+	if edit != nil {
+		edit(c)
+	}
+	n, err := Create(c)
+	if err != nil {
+		t.Fatalf("Create(%s): %v", name, err)
+	}
+	t.Cleanup(func() { n.Shutdown() })
+	return n
+}
+
+// waitFor polls cond until it holds or 15 s pass.
+func waitFor(t *testing.T, what string, cond func() error) {
+	t.Helper()
+	const limit = 15 * time.Second
+	deadline := time.NewTimer(limit)
+	defer deadline.Stop()
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		err := cond()
+		if err == nil {
+			return
+		}
+		select {
+		case <-tick.C:
+		case <-deadline.C:
+			t.Fatalf("%s: not within %v: %v", what, limit, err)
+		}
+	}
+}
+
+// sees reports whether every node lists exactly the given names.
+func sees(nodes []*Node, names ...string) func() error {
+	return func() error {
+		for _, n := range nodes {
+			if got := n.NumMembers(); got != len(names) {
+				return fmt.Errorf("%s lists %d members, want %d", n.cfg.Name, got, len(names))
+			}
+			for _, name := range names {
+				found := false
+				for _, m := range n.Members() {
+					found = found || (m.Name == name && m.State == StateAlive)
+				}
+				if !found {
+					return fmt.Errorf("%s does not list %s alive", n.cfg.Name, name)
+				}
+			}
+		}
+		return nil
+	}
+}
+
+func join(t *testing.T, n *Node, seeds ...*Node) {
+	t.Helper()
+	var addrs []string
+	for _, s := range seeds {
+		addrs = append(addrs, s.Addr().String())
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if k, err := n.Join(ctx, addrs); err != nil || k != len(seeds) {
+		t.Fatalf("%s joins %v: %d answered, %v", n.cfg.Name, addrs, k, err)
+	}
+}
+
+func TestJoinLeaveCrash(t *testing.T) {
+	a, b, c := start(t, "a", nil), start(t, "b", nil), start(t, "c", nil)
+	if a.Addr().Port() == 0 || a.LocalNode().Name != "a" || a.LocalNode().Addr != a.Addr() {
+		t.Fatalf("LocalNode = %+v at %v; want a at the bound port", a.LocalNode(), a.Addr())
+	}
+	join(t, b, a)
+	join(t, c, a)
+	all := []*Node{a, b, c}
+	waitFor(t, "three nodes converge", sees(all, "a", "b", "c"))
+
+	// A crash, to a and c: each suspects b and the other confirms, so the
+	// suspicion ends at its minimum (3 s in the local profile).
+	b.Shutdown()
+	waitFor(t, "b's crash detected", sees([]*Node{a, c}, "a", "c"))
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := c.Leave(ctx); err != nil {
+		t.Fatalf("c leaves: %v", err)
+	}
+	c.Shutdown()
+	waitFor(t, "c's leave seen", sees([]*Node{a}, "a"))
+}
+
+// TestEncryptionAndLabels: nodes with the same key and label form a
+// cluster; a node with another key, or another label, cannot join it.
+func TestEncryptionAndLabels(t *testing.T) {
+	key := []byte("0123456789abcdef")
+	secure := func(c *Config) { c.SecretKey, c.Label = key, "prod" }
+	a, b := start(t, "a", secure), start(t, "b", secure)
+	join(t, b, a)
+	waitFor(t, "encrypted pair converges", sees([]*Node{a, b}, "a", "b"))
+
+	for name, edit := range map[string]func(*Config){
+		"wrong-key":   func(c *Config) { c.SecretKey, c.Label = []byte("fedcba9876543210"), "prod" },
+		"wrong-label": func(c *Config) { c.SecretKey, c.Label = key, "dev" },
+		"plaintext":   func(c *Config) { c.Label = "prod" },
+	} {
+		x := start(t, name, edit)
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		k, err := x.Join(ctx, []string{a.Addr().String()})
+		cancel()
+		if err == nil || k != 0 {
+			t.Errorf("%s joins an encrypted, labelled cluster: %d answered, err %v; want refused", name, k, err)
+		}
+		if got := a.NumMembers(); got != 2 {
+			t.Errorf("after %s tried to join, a lists %d members; want 2", name, got)
+		}
+	}
+}
+
+func TestJoinErrors(t *testing.T) {
+	a := start(t, "a", nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := a.Join(ctx, []string{"not-an-address"}); err == nil {
+		t.Error("Join with an unparsable seed: got nil error")
+	}
+	b := start(t, "b", nil)
+	baddr := b.Addr().String()
+	b.Shutdown()
+	if k, err := a.Join(ctx, []string{"b/" + baddr}); err == nil || k != 0 {
+		t.Errorf("Join with a dead seed: %d answered, %v; want an error", k, err)
+	}
+	a.Shutdown()
+	if _, err := a.Join(ctx, []string{baddr}); err != ErrShutdown {
+		t.Errorf("Join after Shutdown: got %v, want ErrShutdown", err)
+	}
+}
