@@ -410,7 +410,6 @@ func (n *Node) serve(c net.Conn) {
 	}
 }
 
-
 // dial runs one stream the core asked for and reports how it ended.
 func (n *Node) dial(s swim.Stream, msg []byte, err error) {
 	defer n.wg.Done()
