@@ -69,6 +69,16 @@ type Config struct {
 	// EnableCompression compresses packets (when it helps) and streams.
 	EnableCompression bool
 
+	// Meta is this node's metadata (at most 512 bytes), given to every
+	// member; UpdateNode changes it.
+	Meta []byte
+	// Events, if set, receives every Event. Sends never block the node: if
+	// the channel is full the event is dropped and counted (Stats).
+	Events chan<- Event
+	// Delegate, if set, lets the application send and receive user
+	// messages, broadcasts and push-pull state.
+	Delegate Delegate
+
 	// UDPBufferSize is the largest packet built, before encryption.
 	UDPBufferSize int
 	// HandoffQueueDepth bounds the received packets waiting for the node.
@@ -211,6 +221,10 @@ func (c *Config) swim(adv netip.AddrPort) swim.Config {
 	sc.GossipToTheDeadTime, sc.PushPullInterval, sc.TCPTimeout = c.GossipToTheDeadTime, c.PushPullInterval, c.TCPTimeout
 	sc.DeadNodeReclaimTime, sc.ReconnectInterval = c.DeadNodeReclaimTime, c.ReconnectInterval
 	sc.PacketSize = c.UDPBufferSize
+	sc.Meta = c.Meta
+	if c.Delegate != nil {
+		sc.App = app{c.Delegate}
+	}
 	sc.PacketOverhead = c.packetOverhead()
 	return sc
 }
@@ -241,6 +255,7 @@ func swimConfigError(err error) error {
 		"GossipToTheDeadTime": "GossipToTheDeadTime", "PushPullInterval": "PushPullInterval",
 		"TCPTimeout": "TCPTimeout", "DeadNodeReclaimTime": "DeadNodeReclaimTime",
 		"ReconnectInterval": "ReconnectInterval", "PacketSize": "UDPBufferSize", "PacketOverhead": "Label",
+		"Meta": "Meta",
 	}
 	var fe *swim.FieldError
 	if errors.As(err, &fe) {

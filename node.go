@@ -38,6 +38,7 @@ type Node struct {
 	members atomic.Pointer[[]Member] // alive and suspect members, republished on change
 	self    atomic.Pointer[Member]
 	health  atomic.Int64
+	dropped atomic.Uint64 // events the Events channel had no room for
 
 	ctx    context.Context // canceled by Shutdown
 	cancel context.CancelFunc
@@ -49,11 +50,13 @@ type Node struct {
 	calls     chan func(now time.Time)
 
 	// Owned by the event loop.
-	core      *swim.Node
-	out       swim.Output
-	sendBuf   []byte
-	joins     map[uint64]chan swim.Event
-	leaveWait []chan struct{}
+	core       *swim.Node
+	out        swim.Output
+	sendBuf    []byte
+	joins      map[uint64]chan swim.Event
+	leaveWait  []chan struct{}
+	updateWait []chan struct{}
+	sends      map[swim.StreamID]chan error // reliable sends awaiting their stream
 }
 
 type inStream struct {
@@ -84,7 +87,8 @@ func Create(cfg *Config) (*Node, error) {
 		return nil, fmt.Errorf("rumor: create %s: %w", c.Name, err)
 	}
 	n := &Node{cfg: c, tr: tr, inStreams: make(chan inStream), results: make(chan streamResult),
-		calls: make(chan func(time.Time)), joins: make(map[uint64]chan swim.Event)}
+		calls: make(chan func(time.Time)), joins: make(map[uint64]chan swim.Event),
+		sends: make(map[swim.StreamID]chan error)}
 	fail := func(err error) (*Node, error) {
 		tr.Close()
 		return nil, fmt.Errorf("rumor: create %s: %w", c.Name, err)
@@ -287,6 +291,10 @@ func (n *Node) loop() {
 		case s := <-n.inStreams:
 			s.reply <- n.core.HandleStream(time.Now(), s.from, s.msg) // buffered
 		case r := <-n.results:
+			if ch, ok := n.sends[r.id]; ok {
+				delete(n.sends, r.id)
+				ch <- r.err // buffered
+			}
 			n.core.StreamDone(time.Now(), r.id, r.reply, r.err)
 		case fn := <-n.calls:
 			fn(time.Now())
@@ -331,8 +339,25 @@ func (n *Node) flush(timer *time.Timer) {
 		go n.dial(s, b, err)
 	}
 	changed := false
+	now := time.Now()
 	for _, ev := range n.out.Events {
+		if e, ok := eventOf(ev, now); ok && n.cfg.Events != nil {
+			select {
+			case n.cfg.Events <- e:
+			default:
+				n.dropped.Add(1)
+			}
+		}
 		switch ev.Kind {
+		case swim.EventMessage:
+			if n.cfg.Delegate != nil {
+				n.cfg.Delegate.NotifyMsg(ev.Payload)
+			}
+		case swim.EventUpdateDone:
+			for _, ch := range n.updateWait {
+				close(ch)
+			}
+			n.updateWait = nil
 		case swim.EventJoinDone:
 			if ch, ok := n.joins[ev.Op]; ok {
 				delete(n.joins, ev.Op)
