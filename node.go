@@ -122,8 +122,8 @@ func Create(cfg *Config) (*Node, error) {
 
 // advertised is the address other nodes are told: the configured one, or
 // the bound one with the port chosen; for a wildcard bind, this host's
-// first private IPv4 address, as memberlist picks it (16 bytes on the
-// wire, as memberlist sends it).
+// private address, as memberlist picks it (16 bytes on the wire, as
+// memberlist sends it).
 func advertised(c Config, adv, bound netip.AddrPort) (netip.AddrPort, error) {
 	if c.AdvertiseAddr != "" {
 		if c.AdvertisePort == 0 {
@@ -142,19 +142,39 @@ func advertised(c Config, adv, bound netip.AddrPort) (netip.AddrPort, error) {
 	return netip.AddrPortFrom(ip, bound.Port()), nil
 }
 
+// cgnat is RFC 6598's shared address space, private to memberlist too.
+var cgnat = netip.MustParsePrefix("100.64.0.0/10")
+
+// privateIP is the first private IPv4 address (RFC 1918, RFC 6598) of this
+// host, else its first unique local IPv6 address (RFC 4193), as
+// memberlist's address discovery would choose on most hosts.
 func privateIP() (netip.Addr, error) {
 	addrs, err := net.InterfaceAddrs()
 	if err != nil {
 		return netip.Addr{}, fmt.Errorf("find a private address to advertise: %w", err)
 	}
+	var v6 netip.Addr
 	for _, a := range addrs {
-		if p, ok := a.(*net.IPNet); ok {
-			if ip, ok := netip.AddrFromSlice(p.IP); ok && ip.Unmap().Is4() && ip.IsPrivate() {
-				return ip.Unmap(), nil
-			}
+		p, ok := a.(*net.IPNet)
+		if !ok {
+			continue
+		}
+		ip, ok := netip.AddrFromSlice(p.IP)
+		if !ok {
+			continue
+		}
+		ip = ip.Unmap()
+		switch {
+		case ip.Is4() && (ip.IsPrivate() || cgnat.Contains(ip)):
+			return ip, nil
+		case ip.Is6() && ip.IsPrivate() && !v6.IsValid():
+			v6 = ip
 		}
 	}
-	return netip.Addr{}, errors.New("no private IPv4 address to advertise: set AdvertiseAddr")
+	if v6.IsValid() {
+		return v6, nil
+	}
+	return netip.Addr{}, errors.New("no private address to advertise: set AdvertiseAddr")
 }
 
 // Addr is the address other nodes reach this node at.
