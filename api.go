@@ -11,10 +11,44 @@ import (
 // Stats are the node's running totals.
 type Stats struct {
 	EventsDropped uint64 // events the Events channel had no room for
+	// DecodeErrors counts received packets and streams that did not decode
+	// (garbage, a wrong key or label); LastDecodeError is the latest.
+	DecodeErrors    uint64
+	LastDecodeError error
+	// The protocol's work.
+	Probes, ProbesFailed, IndirectProbes, Suspicions, Refutes uint64
+	// Dropped counts protocol messages ignored, by reason
+	// ("stale_incarnation", "unknown_node", "conflict", ...).
+	Dropped map[string]uint64
 }
 
 // Stats returns the node's totals so far.
-func (n *Node) Stats() Stats { return Stats{EventsDropped: n.dropped.Load()} }
+func (n *Node) Stats() Stats {
+	s := Stats{EventsDropped: n.dropped.Load(), DecodeErrors: n.decodeErrs.Load(), Dropped: map[string]uint64{}}
+	s.LastDecodeError, _ = n.lastDecodeErr.Load().(error)
+	_ = n.call(func(time.Time) {
+		c := n.core.Counters()
+		s.Probes, s.ProbesFailed, s.IndirectProbes = c.Probes, c.ProbesFailed, c.IndirectPings
+		s.Suspicions, s.Refutes = c.Suspicions, c.Refutes
+		for _, d := range swim.Drops() {
+			if k := c.Dropped[d]; k > 0 {
+				s.Dropped[d.String()] = k
+			}
+		}
+	})
+	return s
+}
+
+// Member returns this node's entry for name, in any state (dead and left
+// members are kept for a while), and whether there is one.
+func (n *Node) Member(name string) (Member, bool) {
+	var m swim.Member
+	var ok bool
+	if err := n.call(func(time.Time) { m, ok = n.core.Member(name) }); err != nil || !ok {
+		return Member{}, false
+	}
+	return memberOf(m), true
+}
 
 // UpdateNode replaces this node's metadata (at most 512 bytes) and waits
 // until the news has been gossiped enough, or ctx ends.

@@ -40,6 +40,9 @@ type Node struct {
 	health  atomic.Int64
 	dropped atomic.Uint64 // events the Events channel had no room for
 
+	decodeErrs    atomic.Uint64
+	lastDecodeErr atomic.Value // error
+
 	ctx    context.Context // canceled by Shutdown
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -175,6 +178,12 @@ func privateIP() (netip.Addr, error) {
 		return v6, nil
 	}
 	return netip.Addr{}, errors.New("no private address to advertise: set AdvertiseAddr")
+}
+
+// decodeFailed counts input that did not decode.
+func (n *Node) decodeFailed(err error) {
+	n.decodeErrs.Add(1)
+	n.lastDecodeErr.Store(err)
 }
 
 // Addr is the address other nodes reach this node at.
@@ -327,8 +336,14 @@ func (n *Node) loop() {
 
 func (n *Node) handlePacket(p transport.Packet) {
 	pkt, err := wire.DecodePacket(p.Data, n.dec)
-	if err != nil || len(pkt.Messages) == 0 {
-		return // counted by reason once metrics land; the good parts of a compound still count
+	if err == nil && (len(pkt.PartErrors) > 0 || pkt.Truncated > 0) {
+		err = fmt.Errorf("%d compound parts cut off, part errors %v", pkt.Truncated, pkt.PartErrors)
+	}
+	if err != nil {
+		n.decodeFailed(fmt.Errorf("packet from %v: %w", p.From, err)) // the good parts of a compound still count
+	}
+	if pkt == nil || len(pkt.Messages) == 0 {
+		return
 	}
 	// The time the datagram was read, not now: an ack that arrived in time
 	// must not fail a probe because the loop was busy.
@@ -427,6 +442,7 @@ func (n *Node) serve(c net.Conn) {
 	s, err := wire.ReadStream(c, n.dec)
 	if err != nil {
 		if !errors.Is(err, io.EOF) && wire.ReasonOf(err) != wire.ErrTruncated && n.ctx.Err() == nil {
+			n.decodeFailed(fmt.Errorf("stream from %v: %w", c.RemoteAddr(), err))
 			// As memberlist: tell the peer why (a wrong key or label, say).
 			b, _ := wire.AppendStream(nil, &wire.ErrResp{Error: err.Error()}, n.enc)
 			_, _ = c.Write(b)
@@ -489,6 +505,9 @@ func (n *Node) exchange(s swim.Stream, msg []byte) (wire.Message, error) {
 	dec.StreamReply = true
 	st, err := wire.ReadStream(c, dec)
 	if err != nil {
+		if r := wire.ReasonOf(err); r != wire.ReasonNone && r != wire.ErrTruncated && n.ctx.Err() == nil {
+			n.decodeFailed(fmt.Errorf("%v reply from %v: %w", s.Kind, s.To, err))
+		}
 		return nil, fmt.Errorf("read %v reply from %v: %w", s.Kind, s.To, err)
 	}
 	return st.Message, nil

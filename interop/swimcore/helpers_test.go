@@ -2,6 +2,7 @@ package swimcore
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -17,10 +18,9 @@ import (
 	msgpack "github.com/hashicorp/go-msgpack/v2/codec"
 	"github.com/hashicorp/memberlist"
 
-	"github.com/rumorproject/rumor/internal/swim"
+	"github.com/rumorproject/rumor"
 	"github.com/rumorproject/rumor/interop/mlwire"
 	"github.com/rumorproject/rumor/interop/oracle"
-	"github.com/rumorproject/rumor/swimdriver"
 )
 
 // ---------------------------------------------------------------- helpers
@@ -111,16 +111,16 @@ func (n *mlNode) alive() []string {
 	return names
 }
 
-// swimNode is a swim core on swimdriver.
+// swimNode is a rumor node (the swim core on real sockets).
 type swimNode struct {
 	name string
-	d    *swimdriver.Driver
+	d    *driver
 	mu   sync.Mutex
-	evs  []swim.Event
+	evs  []rumor.Event
 	down bool
 }
 
-func (n *swimNode) events() []swim.Event {
+func (n *swimNode) events() []rumor.Event {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	return slices.Clone(n.evs)
@@ -129,7 +129,7 @@ func (n *swimNode) events() []swim.Event {
 func (n *swimNode) alive() []string {
 	var names []string
 	for _, m := range n.d.Members() {
-		if m.State == swim.StateAlive || m.State == swim.StateSuspect {
+		if m.State == rumor.StateAlive || m.State == rumor.StateSuspect {
 			names = append(names, m.Name)
 		}
 	}
@@ -175,13 +175,12 @@ func newCluster(t *testing.T) *cluster {
 // implementations disagree.
 func (c *cluster) stopSwim(n *swimNode) {
 	c.t.Helper()
-	if k, err := n.d.DecodeErrors(); k > 0 {
-		c.t.Errorf("swim %s: %d inputs did not decode; the last: %v", n.name, k, err)
+	cs := n.d.Stats()
+	if cs.DecodeErrors > 0 {
+		c.t.Errorf("rumor %s: %d inputs did not decode; the last: %v", n.name, cs.DecodeErrors, cs.LastDecodeError)
 	}
-	cs := n.d.Counters()
-	for _, d := range []swim.Drop{swim.DropPingNotForUs, swim.DropBadVersion, swim.DropBadAddr,
-		swim.DropMetaTooLarge, swim.DropConflict, swim.DropIncompatible, swim.DropTooManyNodes,
-		swim.DropUnexpected, swim.DropRelayBusy, swim.DropEmptyName} {
+	for _, d := range []string{"ping_not_for_us", "bad_version", "bad_addr", "meta_too_large", "conflict",
+		"incompatible", "too_many_nodes", "unexpected", "relay_busy", "empty_name"} {
 		if k := cs.Dropped[d]; k > 0 {
 			c.t.Errorf("swim %s dropped %d inputs as %v", n.name, k, d)
 		}
@@ -247,24 +246,62 @@ func (w prefixWriter) Write(p []byte) (int, error) {
 
 func (c *cluster) addSwim(name string, meta string) *swimNode {
 	c.t.Helper()
-	cfg := swim.Local()
-	cfg.Name = name
-	cfg.Addr = netip.MustParseAddrPort("127.0.0.1:0")
-	cfg.Meta = []byte(meta)
-	n := &swimNode{name: name}
-	d, err := swimdriver.Start(cfg, swimdriver.WithEvents(func(ev swim.Event) {
-		c.log.printf("%s event %v %s inc=%d state=%v from=%s err=%v", name, ev.Kind, ev.Member.Name,
-			ev.Member.Incarnation, ev.Member.State, ev.From, ev.Err)
-		n.mu.Lock()
-		n.evs = append(n.evs, ev)
-		n.mu.Unlock()
-	}))
+	cfg := rumor.DefaultLocalConfig()
+	cfg.Name, cfg.BindAddr, cfg.BindPort, cfg.Meta = name, "127.0.0.1", 0, []byte(meta)
+	events := make(chan rumor.Event, 1024)
+	cfg.Events = events
+	node, err := rumor.Create(cfg)
 	if err != nil {
-		c.t.Fatalf("swim %s: %v", name, err)
+		c.t.Fatalf("rumor %s: %v", name, err)
 	}
-	n.d = d
+	n := &swimNode{name: name, d: &driver{Node: node, stop: make(chan struct{}), done: make(chan struct{})}}
+	go func() {
+		defer close(n.d.done)
+		for {
+			select {
+			case ev := <-events:
+				c.log.printf("%s event %v %s inc=%d state=%v from=%s", name, ev.Kind, ev.Member.Name,
+					ev.Member.Incarnation, ev.Member.State, ev.From)
+				n.mu.Lock()
+				n.evs = append(n.evs, ev)
+				n.mu.Unlock()
+			case <-n.d.stop:
+				return
+			}
+		}
+	}()
 	c.sw = append(c.sw, n)
 	return n
+}
+
+// driver adapts a rumor.Node to what these tests ask of a node.
+type driver struct {
+	*rumor.Node
+	stop, done chan struct{} // end the event recorder
+}
+
+func (d *driver) Join(seeds []netip.AddrPort) (int, error) {
+	addrs := make([]string, len(seeds))
+	for i, s := range seeds {
+		addrs[i] = s.String()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return d.Node.Join(ctx, addrs)
+}
+
+func (d *driver) UpdateMeta(meta []byte) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return d.UpdateNode(ctx, meta)
+}
+
+func (d *driver) Self() rumor.Member { return d.LocalNode() }
+
+func (d *driver) Shutdown() {
+	_ = d.Node.Shutdown()
+	close(d.stop)
+	<-d.done
 }
 
 func (c *cluster) mlJoin(n *mlNode, seed netip.AddrPort) {
@@ -359,7 +396,7 @@ func (c *cluster) converged() error {
 // A dead member may already be forgotten: both kinds drop the dead from
 // their tables GossipToTheDeadTime (15 s) after they died, and a slow
 // detection elsewhere can outlast that.
-func (c *cluster) gone(name string, state swim.State) error {
+func (c *cluster) gone(name string, state rumor.State) error {
 	for _, n := range c.ml {
 		if n.down {
 			continue
@@ -375,7 +412,7 @@ func (c *cluster) gone(name string, state swim.State) error {
 			return err
 		}
 		e, ok := tab[name]
-		if !ok && state == swim.StateDead {
+		if !ok && state == rumor.StateDead {
 			continue // forgotten GossipToTheDeadTime after it died
 		}
 		if !ok || e.State != mlwire.NodeStateType(state) {
@@ -387,8 +424,8 @@ func (c *cluster) gone(name string, state swim.State) error {
 			continue
 		}
 		m, ok := n.d.Member(name)
-		if !ok && state == swim.StateDead && slices.ContainsFunc(n.events(), func(ev swim.Event) bool {
-			return ev.Kind == swim.EventFailed && ev.Member.Name == name
+		if !ok && state == rumor.StateDead && slices.ContainsFunc(n.events(), func(ev rumor.Event) bool {
+			return ev.Kind == rumor.EventFailed && ev.Member.Name == name
 		}) {
 			continue // declared dead, then forgotten
 		}

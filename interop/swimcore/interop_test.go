@@ -1,5 +1,5 @@
-// Package swimcore tests the swim protocol core (internal/swim, run on real
-// loopback sockets by package swimdriver) in clusters mixed with real
+// Package swimcore tests the protocol core (internal/swim), run on real
+// loopback sockets by package rumor's Node, in clusters mixed with real
 // memberlist v0.7.0 nodes.
 package swimcore
 
@@ -13,7 +13,7 @@ import (
 
 	"github.com/hashicorp/memberlist"
 
-	"github.com/rumorproject/rumor/internal/swim"
+	"github.com/rumorproject/rumor"
 	"github.com/rumorproject/rumor/interop/mlwire"
 )
 
@@ -65,14 +65,14 @@ func TestJoinConverges(t *testing.T) {
 	// Probes in both directions go over UDP: none may fail while all live.
 	c.eventually("swim nodes probed 3 times", 10*time.Second, func() error {
 		for _, n := range c.sw {
-			if cs := n.d.Counters(); cs.Probes < 3 {
+			if cs := n.d.Stats(); cs.Probes < 3 {
 				return fmt.Errorf("%s has probed %d times", n.name, cs.Probes)
 			}
 		}
 		return nil
 	})
 	for _, n := range c.sw {
-		if cs := n.d.Counters(); cs.ProbesFailed != 0 || cs.Suspicions != 0 {
+		if cs := n.d.Stats(); cs.ProbesFailed != 0 || cs.Suspicions != 0 {
 			t.Errorf("%s: %d failed probes, %d suspicions in a healthy cluster", n.name, cs.ProbesFailed, cs.Suspicions)
 		}
 	}
@@ -115,7 +115,7 @@ func TestCrashDetected(t *testing.T) {
 				c.stopSwim(s2)
 			}
 			c.eventually(victim+" declared dead", detect, func() error {
-				return c.gone(victim, swim.StateDead)
+				return c.gone(victim, rumor.StateDead)
 			})
 			if err := c.converged(); err != nil {
 				t.Fatal(err)
@@ -141,7 +141,7 @@ func TestLeave(t *testing.T) {
 		t.Fatalf("swim leave: %v", err)
 	}
 	c.eventually("swim leave seen as left", gossip, func() error {
-		return c.gone("sw-1", swim.StateLeft)
+		return c.gone("sw-1", rumor.StateLeft)
 	})
 	c.stopSwim(s1)
 
@@ -149,14 +149,14 @@ func TestLeave(t *testing.T) {
 		t.Fatalf("memberlist leave: %v", err)
 	}
 	c.eventually("memberlist leave seen as left", gossip, func() error {
-		return c.gone("ml-1", swim.StateLeft)
+		return c.gone("ml-1", rumor.StateLeft)
 	})
 	_ = m1.ml.Shutdown()
 	m1.down = true
 	// Nobody was declared dead along the way.
 	for _, n := range c.sw {
 		for _, ev := range n.events() {
-			if ev.Kind == swim.EventFailed || ev.Kind == swim.EventSuspect {
+			if ev.Kind == rumor.EventFailed || ev.Kind == rumor.EventSuspect {
 				t.Errorf("%s: %v %s (from %s)", n.name, ev.Kind, ev.Member.Name, ev.From)
 			}
 		}
@@ -219,8 +219,8 @@ func TestMetaUpdate(t *testing.T) {
 	}
 	c.eventually("memberlist metadata update seen", gossip, func() error { return metaSeen("ml-1", "ml-1 v2") })
 	for _, n := range c.sw {
-		i := slices.IndexFunc(n.events(), func(ev swim.Event) bool {
-			return ev.Kind == swim.EventUpdate && ev.Member.Name == "ml-1" && string(ev.Member.Meta) == "ml-1 v2"
+		i := slices.IndexFunc(n.events(), func(ev rumor.Event) bool {
+			return ev.Kind == rumor.EventUpdate && ev.Member.Name == "ml-1" && string(ev.Member.Meta) == "ml-1 v2"
 		})
 		if i < 0 {
 			t.Errorf("swim %s: no update event about ml-1", n.name)
@@ -268,7 +268,7 @@ func TestSuspicionRefuted(t *testing.T) {
 		}
 		return nil
 	})
-	if !slices.ContainsFunc(s1.events(), func(ev swim.Event) bool { return ev.Kind == swim.EventRefute }) {
+	if !slices.ContainsFunc(s1.events(), func(ev rumor.Event) bool { return ev.Kind == rumor.EventRefute }) {
 		t.Errorf("sw-1 emitted no refute event")
 	}
 
@@ -284,7 +284,7 @@ func TestSuspicionRefuted(t *testing.T) {
 		if inc <= before.Incarnation {
 			return fmt.Errorf("ml-2 still at incarnation %d", inc)
 		}
-		if m, _ := s1.d.Member("ml-2"); m.State != swim.StateAlive || m.Incarnation != inc {
+		if m, _ := s1.d.Member("ml-2"); m.State != rumor.StateAlive || m.Incarnation != inc {
 			return fmt.Errorf("swim sw-1 holds ml-2 %v at %d, want alive at %d", m.State, m.Incarnation, inc)
 		}
 		tab, err = mlTable(m1)
@@ -297,16 +297,16 @@ func TestSuspicionRefuted(t *testing.T) {
 		return nil
 	})
 	evs := s1.events()
-	if !slices.ContainsFunc(evs, func(ev swim.Event) bool {
-		return ev.Kind == swim.EventSuspect && ev.Member.Name == "ml-2" && ev.From == "injector"
+	if !slices.ContainsFunc(evs, func(ev rumor.Event) bool {
+		return ev.Kind == rumor.EventSuspect && ev.Member.Name == "ml-2" && ev.From == "injector"
 	}) {
 		t.Errorf("sw-1 did not take up the injected suspicion of ml-2")
 	}
-	if !slices.ContainsFunc(evs, func(ev swim.Event) bool { return ev.Kind == swim.EventRecover && ev.Member.Name == "ml-2" }) {
+	if !slices.ContainsFunc(evs, func(ev rumor.Event) bool { return ev.Kind == rumor.EventRecover && ev.Member.Name == "ml-2" }) {
 		t.Errorf("sw-1 saw no recovery of ml-2")
 	}
 	for _, ev := range evs {
-		if ev.Kind == swim.EventFailed {
+		if ev.Kind == rumor.EventFailed {
 			t.Errorf("sw-1: %s declared failed by %s", ev.Member.Name, ev.From)
 		}
 	}
