@@ -87,64 +87,47 @@ type Config struct {
 
 // DefaultLANConfig returns memberlist's DefaultLANConfig values: tuned for
 // a local network.
-func DefaultLANConfig() *Config {
+func DefaultLANConfig() *Config { return defaults(swim.LAN()) }
+
+// DefaultWANConfig returns memberlist's DefaultWANConfig values: slower
+// probes and longer timeouts for links across the internet.
+func DefaultWANConfig() *Config { return defaults(swim.WAN()) }
+
+// DefaultLocalConfig returns memberlist's DefaultLocalConfig values: fast,
+// for a single host or tests.
+func DefaultLocalConfig() *Config { return defaults(swim.Local()) }
+
+// defaults takes the protocol tuning from the core's profile (which holds
+// memberlist's values) and adds memberlist's network and security
+// defaults.
+func defaults(sc swim.Config) *Config {
 	host, _ := os.Hostname()
 	return &Config{
 		Name:                    host,
 		BindAddr:                "0.0.0.0",
 		BindPort:                7946,
 		AdvertisePort:           7946,
-		ProtocolVersion:         2,
-		TCPTimeout:              10 * time.Second,
-		IndirectChecks:          3,
-		RetransmitMult:          4,
-		SuspicionMult:           4,
-		SuspicionMaxTimeoutMult: 6,
-		PushPullInterval:        30 * time.Second,
-		ProbeInterval:           time.Second,
-		ProbeTimeout:            500 * time.Millisecond,
-		AwarenessMaxMultiplier:  8,
-		GossipInterval:          200 * time.Millisecond,
-		GossipNodes:             3,
-		GossipToTheDeadTime:     30 * time.Second,
-		ReconnectInterval:       30 * time.Second,
+		ProtocolVersion:         sc.ProtocolVersion,
+		TCPTimeout:              sc.TCPTimeout,
+		IndirectChecks:          sc.IndirectChecks,
+		RetransmitMult:          sc.RetransmitMult,
+		SuspicionMult:           sc.SuspicionMult,
+		SuspicionMaxTimeoutMult: sc.SuspicionMaxTimeoutMult,
+		PushPullInterval:        sc.PushPullInterval,
+		ProbeInterval:           sc.ProbeInterval,
+		ProbeTimeout:            sc.ProbeTimeout,
+		AwarenessMaxMultiplier:  sc.AwarenessMaxMultiplier,
+		GossipInterval:          sc.GossipInterval,
+		GossipNodes:             sc.GossipNodes,
+		GossipToTheDeadTime:     sc.GossipToTheDeadTime,
+		DeadNodeReclaimTime:     sc.DeadNodeReclaimTime,
+		ReconnectInterval:       sc.ReconnectInterval,
 		GossipVerifyIncoming:    true,
 		GossipVerifyOutgoing:    true,
 		EnableCompression:       true,
-		UDPBufferSize:           1400,
+		UDPBufferSize:           sc.PacketSize,
 		HandoffQueueDepth:       1024,
 	}
-}
-
-// DefaultWANConfig returns memberlist's DefaultWANConfig values: slower
-// probes and longer timeouts for links across the internet.
-func DefaultWANConfig() *Config {
-	c := DefaultLANConfig()
-	c.TCPTimeout = 30 * time.Second
-	c.SuspicionMult = 6
-	c.PushPullInterval = 60 * time.Second
-	c.ProbeTimeout = 3 * time.Second
-	c.ProbeInterval = 5 * time.Second
-	c.GossipNodes = 4
-	c.GossipInterval = 500 * time.Millisecond
-	c.GossipToTheDeadTime = 60 * time.Second
-	return c
-}
-
-// DefaultLocalConfig returns memberlist's DefaultLocalConfig values: fast,
-// for a single host or tests.
-func DefaultLocalConfig() *Config {
-	c := DefaultLANConfig()
-	c.TCPTimeout = time.Second
-	c.IndirectChecks = 1
-	c.RetransmitMult = 2
-	c.SuspicionMult = 3
-	c.PushPullInterval = 15 * time.Second
-	c.ProbeTimeout = 200 * time.Millisecond
-	c.ProbeInterval = time.Second
-	c.GossipInterval = 100 * time.Millisecond
-	c.GossipToTheDeadTime = 15 * time.Second
-	return c
 }
 
 // ConfigError names the field that makes a Config unusable.
