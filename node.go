@@ -31,9 +31,10 @@ type Node struct {
 	cfg       Config
 	advertise netip.AddrPort
 	tr        *transport.Net
-	keyring   *wire.Keyring
-	enc       wire.EncodeOptions
-	dec       wire.DecodeOptions
+	// keyring is replaced whole, never changed in place: stream goroutines
+	// read it while key rotation goes on (see keys.go).
+	keyring atomic.Pointer[wire.Keyring]
+	keyMu   sync.Mutex // serializes key changes
 
 	members atomic.Pointer[[]Member] // alive and suspect members, republished on change
 	self    atomic.Pointer[Member]
@@ -100,15 +101,12 @@ func Create(cfg *Config) (*Node, error) {
 		return fail(err)
 	}
 	if len(c.SecretKey) > 0 {
-		if n.keyring, err = wire.NewKeyring(c.SecretKey); err != nil {
+		k, err := wire.NewKeyring(c.SecretKey)
+		if err != nil {
 			return fail(err)
 		}
+		n.keyring.Store(k)
 	}
-	n.enc = wire.EncodeOptions{Label: c.Label, EncryptVersion: wire.EncryptVersion1, Compress: c.EnableCompression}
-	if c.GossipVerifyOutgoing {
-		n.enc.Keyring = n.keyring
-	}
-	n.dec = wire.DecodeOptions{Label: c.Label, Keyring: n.keyring, AllowPlaintext: !c.GossipVerifyIncoming}
 	var seed [16]byte
 	_, _ = crand.Read(seed[:])
 	rng := rand.New(rand.NewPCG(binary.LittleEndian.Uint64(seed[:8]), binary.LittleEndian.Uint64(seed[8:])))
@@ -335,7 +333,7 @@ func (n *Node) loop() {
 }
 
 func (n *Node) handlePacket(p transport.Packet) {
-	pkt, err := wire.DecodePacket(p.Data, n.dec)
+	pkt, err := wire.DecodePacket(p.Data, n.dec())
 	if err == nil && (len(pkt.PartErrors) > 0 || pkt.Truncated > 0) {
 		err = fmt.Errorf("%d compound parts cut off, part errors %v", pkt.Truncated, pkt.PartErrors)
 	}
@@ -355,7 +353,7 @@ func (n *Node) handlePacket(p transport.Packet) {
 func (n *Node) flush(timer *time.Timer) {
 	n.core.Drain(&n.out)
 	for _, p := range n.out.Packets {
-		opts := n.enc
+		opts := n.enc()
 		opts.CRC = p.CRC
 		b, err := wire.EncodePacket(n.sendBuf[:0], p.Payload, opts)
 		if err != nil {
@@ -368,7 +366,7 @@ func (n *Node) flush(timer *time.Timer) {
 		// Only the dialer writes the label header.
 		b, err := wire.AppendLabelHeader(nil, n.cfg.Label)
 		if err == nil {
-			b, err = wire.AppendStream(b, s.Msg, n.enc)
+			b, err = wire.AppendStream(b, s.Msg, n.enc())
 		}
 		n.wg.Add(1)
 		go n.dial(s, b, err)
@@ -439,12 +437,12 @@ func (n *Node) serve(c net.Conn) {
 	stop := context.AfterFunc(n.ctx, func() { c.Close() })
 	defer stop()
 	_ = c.SetDeadline(time.Now().Add(n.cfg.TCPTimeout))
-	s, err := wire.ReadStream(c, n.dec)
+	s, err := wire.ReadStream(c, n.dec())
 	if err != nil {
 		if !errors.Is(err, io.EOF) && wire.ReasonOf(err) != wire.ErrTruncated && n.ctx.Err() == nil {
 			n.decodeFailed(fmt.Errorf("stream from %v: %w", c.RemoteAddr(), err))
 			// As memberlist: tell the peer why (a wrong key or label, say).
-			b, _ := wire.AppendStream(nil, &wire.ErrResp{Error: err.Error()}, n.enc)
+			b, _ := wire.AppendStream(nil, &wire.ErrResp{Error: err.Error()}, n.enc())
 			_, _ = c.Write(b)
 		}
 		return
@@ -465,7 +463,7 @@ func (n *Node) serve(c net.Conn) {
 	if r != nil {
 		// A reply carries no label header; the label still authenticates
 		// its encryption (AppendStream uses it as additional data).
-		if b, err := wire.AppendStream(nil, r, n.enc); err == nil {
+		if b, err := wire.AppendStream(nil, r, n.enc()); err == nil {
 			_, _ = c.Write(b)
 		}
 	}
@@ -501,7 +499,7 @@ func (n *Node) exchange(s swim.Stream, msg []byte) (wire.Message, error) {
 	if s.Kind == swim.StreamUser {
 		return nil, nil
 	}
-	dec := n.dec
+	dec := n.dec()
 	dec.StreamReply = true
 	st, err := wire.ReadStream(c, dec)
 	if err != nil {

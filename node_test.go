@@ -151,3 +151,34 @@ func TestJoinErrors(t *testing.T) {
 		t.Errorf("Join after Shutdown: got %v, want ErrShutdown", err)
 	}
 }
+
+func TestKeys(t *testing.T) {
+	plain := start(t, "plain", nil)
+	if err := plain.InstallKey(make([]byte, 16)); err != ErrNoEncryption {
+		t.Errorf("InstallKey without encryption: got %v, want ErrNoEncryption", err)
+	}
+	k1, k2 := []byte("0123456789abcdef"), []byte("abcdef0123456789")
+	a := start(t, "a", func(c *Config) { c.SecretKey = k1 })
+	if err := a.InstallKey([]byte("short")); err == nil {
+		t.Error("InstallKey of a 5-byte key: got nil error")
+	}
+	if err := a.InstallKey(k2); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.RemoveKey(k1); err == nil {
+		t.Error("RemoveKey of the primary key: got nil error")
+	}
+	if err := a.UseKey(k2); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.RemoveKey(k1); err != nil {
+		t.Fatal(err)
+	}
+	if keys := a.Keys(); len(keys) != 1 || string(keys[0]) != string(k2) {
+		t.Fatalf("Keys() = %q, want only k2", keys)
+	}
+	// The rotated node still talks to a node on the new key.
+	b := start(t, "b", func(c *Config) { c.SecretKey = k2 })
+	join(t, b, a)
+	waitFor(t, "pair on the new key", sees([]*Node{a, b}, "a", "b"))
+}
