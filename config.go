@@ -3,6 +3,7 @@ package rumor
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/netip"
 	"os"
 	"time"
@@ -78,6 +79,10 @@ type Config struct {
 	// Delegate, if set, lets the application send and receive user
 	// messages, broadcasts and push-pull state.
 	Delegate Delegate
+	// Logger receives what happens, with attributes ("node", "member",
+	// "err"): membership changes at Info, conflicts at Warn, input that
+	// did not decode at Debug. nil logs nothing.
+	Logger *slog.Logger
 
 	// UDPBufferSize is the largest packet built, before encryption.
 	UDPBufferSize int

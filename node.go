@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/netip"
@@ -40,6 +41,7 @@ type Node struct {
 	self    atomic.Pointer[Member]
 	health  atomic.Int64
 	dropped atomic.Uint64 // events the Events channel had no room for
+	log     *slog.Logger
 
 	decodeErrs    atomic.Uint64
 	lastDecodeErr atomic.Value // error
@@ -93,6 +95,11 @@ func Create(cfg *Config) (*Node, error) {
 	n := &Node{cfg: c, tr: tr, inStreams: make(chan inStream), results: make(chan streamResult),
 		calls: make(chan func(time.Time)), joins: make(map[uint64]chan swim.Event),
 		sends: make(map[swim.StreamID]chan error)}
+	n.log = c.Logger
+	if n.log == nil {
+		n.log = slog.New(slog.DiscardHandler)
+	}
+	n.log = n.log.With("node", c.Name)
 	fail := func(err error) (*Node, error) {
 		tr.Close()
 		return nil, fmt.Errorf("rumor: create %s: %w", c.Name, err)
@@ -114,6 +121,7 @@ func Create(cfg *Config) (*Node, error) {
 		return fail(err)
 	}
 	n.publish()
+	n.log.Info("node started", "addr", n.advertise, "bind", tr.LocalAddr())
 	n.ctx, n.cancel = context.WithCancel(context.Background())
 	n.wg.Add(2)
 	go n.loop()
@@ -182,6 +190,19 @@ func privateIP() (netip.Addr, error) {
 func (n *Node) decodeFailed(err error) {
 	n.decodeErrs.Add(1)
 	n.lastDecodeErr.Store(err)
+	n.log.Debug("input did not decode", "err", err)
+}
+
+// logEvent reports a membership change.
+func (n *Node) logEvent(e Event) {
+	switch e.Kind {
+	case EventConflict:
+		n.log.Warn("name conflict", "member", e.Member.Name, "addr", e.Member.Addr, "other_addr", e.Other.Addr)
+	case EventSuspect, EventFailed:
+		n.log.Info("member "+e.Kind.String(), "member", e.Member.Name, "incarnation", e.Member.Incarnation, "from", e.From)
+	default:
+		n.log.Info("member "+e.Kind.String(), "member", e.Member.Name, "addr", e.Member.Addr, "incarnation", e.Member.Incarnation)
+	}
 }
 
 // Addr is the address other nodes reach this node at.
@@ -374,11 +395,14 @@ func (n *Node) flush(timer *time.Timer) {
 	changed := false
 	now := time.Now()
 	for _, ev := range n.out.Events {
-		if e, ok := eventOf(ev, now); ok && n.cfg.Events != nil {
-			select {
-			case n.cfg.Events <- e:
-			default:
-				n.dropped.Add(1)
+		if e, ok := eventOf(ev, now); ok {
+			n.logEvent(e)
+			if n.cfg.Events != nil {
+				select {
+				case n.cfg.Events <- e:
+				default:
+					n.dropped.Add(1)
+				}
 			}
 		}
 		switch ev.Kind {

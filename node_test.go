@@ -3,6 +3,9 @@ package rumor
 import (
 	"context"
 	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -182,3 +185,30 @@ func TestKeys(t *testing.T) {
 	join(t, b, a)
 	waitFor(t, "pair on the new key", sees([]*Node{a, b}, "a", "b"))
 }
+
+// TestLogging: membership changes reach the configured slog logger with
+// the node's name.
+func TestLogging(t *testing.T) {
+	var buf syncBuf
+	logger := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	a := start(t, "a", func(c *Config) { c.Logger = logger })
+	b := start(t, "b", nil)
+	join(t, b, a)
+	waitFor(t, "a logs b's join", func() error {
+		if s := buf.String(); !strings.Contains(s, "msg=\"member join\" node=a member=b") {
+			return fmt.Errorf("log so far: %s", s)
+		}
+		return nil
+	})
+	if !strings.Contains(buf.String(), "msg=\"node started\" node=a") {
+		t.Errorf("no start line in %s", buf.String())
+	}
+}
+
+type syncBuf struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
+func (s *syncBuf) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
