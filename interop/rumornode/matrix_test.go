@@ -85,7 +85,7 @@ func TestIPv6AndCompressionMix(t *testing.T) {
 // plus a probe round.
 func TestThirtyNodes(t *testing.T) {
 	if testing.Short() {
-		t.Skip("30 real nodes take about 20 s")
+		t.Skip("30 real nodes take up to a minute")
 	}
 	var mls []*memberlist.Memberlist
 	var rs []*rumor.Node
@@ -108,8 +108,14 @@ func TestThirtyNodes(t *testing.T) {
 			t.Fatalf("rumor-%d joins: %v", i, err)
 		}
 	}
+	// Fourteen nodes of each kind join within a moment: memberlist's local
+	// profile sends each alive only 4 times at this size, so some of its
+	// nodes learn of some joiners only at their first push-pull, which
+	// comes 15–30 s after start (a stagger, then one 15 s interval). That
+	// is memberlist's own bound, and the one this test holds the mixed
+	// cluster to.
 	start := time.Now()
-	converged(t, mls, rs, 30)
+	convergedWithin(t, 40*time.Second, mls, rs, 30)
 	t.Logf("30 nodes converged %v after the last join", time.Since(start))
 
 	bound := 30 * time.Second

@@ -51,7 +51,12 @@ func mlAddr(m *memberlist.Memberlist) string {
 // converged polls until every node of both kinds lists exactly want.
 func converged(t *testing.T, mls []*memberlist.Memberlist, rs []*rumor.Node, want int) {
 	t.Helper()
-	deadline := time.NewTimer(15 * time.Second)
+	convergedWithin(t, 15*time.Second, mls, rs, want)
+}
+
+func convergedWithin(t *testing.T, limit time.Duration, mls []*memberlist.Memberlist, rs []*rumor.Node, want int) {
+	t.Helper()
+	deadline := time.NewTimer(limit)
 	defer deadline.Stop()
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
@@ -59,7 +64,11 @@ func converged(t *testing.T, mls []*memberlist.Memberlist, rs []*rumor.Node, wan
 		err := func() error {
 			for _, m := range mls {
 				if got := m.NumMembers(); got != want {
-					return fmt.Errorf("memberlist %s lists %d members", m.LocalNode().Name, got)
+					var names []string
+					for _, n := range m.Members() {
+						names = append(names, n.Name)
+					}
+					return fmt.Errorf("memberlist %s lists %d members: %v", m.LocalNode().Name, got, names)
 				}
 			}
 			for _, r := range rs {
@@ -75,7 +84,7 @@ func converged(t *testing.T, mls []*memberlist.Memberlist, rs []*rumor.Node, wan
 		select {
 		case <-tick.C:
 		case <-deadline.C:
-			t.Fatalf("not converged to %d members within 15 s: %v", want, err)
+			t.Fatalf("not converged to %d members within %v: %v", want, limit, err)
 		}
 	}
 }
