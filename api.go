@@ -15,6 +15,9 @@ type Stats struct {
 	// (garbage, a wrong key or label); LastDecodeError is the latest.
 	DecodeErrors    uint64
 	LastDecodeError error
+	// What the sockets dropped: datagrams the node had no time for (the
+	// queue was full) or that were too long, and streams over the limit.
+	PacketsDropped, PacketsTooLarge, StreamsRejected uint64
 	// The protocol's work.
 	Probes, ProbesFailed, IndirectProbes, Suspicions, Refutes uint64
 	// Dropped counts protocol messages ignored, by reason
@@ -26,6 +29,8 @@ type Stats struct {
 func (n *Node) Stats() Stats {
 	s := Stats{EventsDropped: n.dropped.Load(), DecodeErrors: n.decodeErrs.Load(), Dropped: map[string]uint64{}}
 	s.LastDecodeError, _ = n.lastDecodeErr.Load().(error)
+	ts := n.tr.Stats()
+	s.PacketsDropped, s.PacketsTooLarge, s.StreamsRejected = ts.PacketsDropped, ts.PacketsTooLarge, ts.StreamsRejected
 	_ = n.call(func(time.Time) {
 		c := n.core.Counters()
 		s.Probes, s.ProbesFailed, s.IndirectProbes = c.Probes, c.ProbesFailed, c.IndirectPings
