@@ -353,7 +353,7 @@ func (n *Node) loop() {
 	}
 }
 
-func (n *Node) handlePacket(p transport.Packet) {
+func (n *Node) handlePacket(p *transport.Packet) {
 	pkt, err := wire.DecodePacket(p.Data, n.dec())
 	if err == nil && (len(pkt.PartErrors) > 0 || pkt.Truncated > 0) {
 		err = fmt.Errorf("%d compound parts cut off, part errors %v", pkt.Truncated, pkt.PartErrors)

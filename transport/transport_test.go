@@ -45,7 +45,7 @@ func eventually(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-func recvPacket(t *testing.T, n *Net) Packet {
+func recvPacket(t *testing.T, n *Net) *Packet {
 	t.Helper()
 	select {
 	case p := <-n.Packets():
@@ -53,7 +53,7 @@ func recvPacket(t *testing.T, n *Net) Packet {
 	case <-time.After(5 * time.Second):
 		t.Fatal("no packet within 5 s")
 	}
-	return Packet{}
+	return nil
 }
 
 func TestPacketsBothWays(t *testing.T) {
