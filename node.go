@@ -88,7 +88,10 @@ func Create(cfg *Config) (*Node, error) {
 	}
 	c := *cfg
 	bind, adv, _ := c.addresses()
-	tr, err := transport.Listen(transport.Config{Bind: bind, PacketQueue: c.HandoffQueueDepth})
+	// Peers send at most their UDPBufferSize plus the envelope; allow for
+	// peers configured larger than we are.
+	tr, err := transport.Listen(transport.Config{Bind: bind, PacketQueue: c.HandoffQueueDepth,
+		MaxPacket: max(16<<10, 4*c.UDPBufferSize)})
 	if err != nil {
 		return nil, fmt.Errorf("rumor: create %s: %w", c.Name, err)
 	}

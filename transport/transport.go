@@ -33,8 +33,10 @@ type Config struct {
 	// PacketQueue bounds the datagrams waiting for the consumer
 	// (memberlist's HandoffQueueDepth). 0 means 1024.
 	PacketQueue int
-	// MaxPacket is the largest datagram read; longer ones are cut and
-	// dropped. 0 means 65536.
+	// MaxPacket is the largest datagram read; longer ones are dropped
+	// and counted. 0 means 16 KiB: memberlist's packets stay within its
+	// UDPBufferSize (1,400 bytes by default) plus the envelope, and the
+	// read buffer is held for the transport's life.
 	MaxPacket int
 }
 
@@ -85,7 +87,7 @@ func Listen(cfg Config) (*Net, error) {
 		cfg.PacketQueue = 1024
 	}
 	if cfg.MaxPacket <= 0 {
-		cfg.MaxPacket = 65536
+		cfg.MaxPacket = 16 << 10
 	}
 	tcp, udp, err := listen(cfg.Bind)
 	if err != nil {
