@@ -2,7 +2,6 @@ package rumornode
 
 import (
 	"context"
-	"io"
 	"testing"
 	"time"
 
@@ -23,22 +22,10 @@ func TestKeyRotation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mc := memberlist.DefaultLocalConfig()
-	mc.Name, mc.BindAddr, mc.BindPort, mc.LogOutput, mc.Keyring = "ml-1", "127.0.0.1", 0, io.Discard, ring
-	ml, err := memberlist.Create(mc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ml.Shutdown()
+	ml := startML(t, "ml-1", func(c *memberlist.Config) { c.Keyring = ring })
 
 	events := make(chan rumor.Event, 256)
-	rc := rumor.DefaultLocalConfig()
-	rc.Name, rc.BindAddr, rc.BindPort, rc.SecretKey, rc.Events = "rumor-1", "127.0.0.1", 0, oldKey, events
-	r, err := rumor.Create(rc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Shutdown()
+	r := startRumor(t, "rumor-1", func(c *rumor.Config) { c.SecretKey, c.Events = oldKey, events })
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if k, err := r.Join(ctx, []string{mlAddr(ml)}); err != nil || k != 1 {
@@ -81,11 +68,11 @@ func TestKeyRotation(t *testing.T) {
 	}
 
 	// Only the new key gets in now.
-	late := startRumor(t, "late-old", oldKey, "")
+	late := startRumor(t, "late-old", func(c *rumor.Config) { c.SecretKey = oldKey })
 	if k, err := late.Join(ctx, []string{mlAddr(ml)}); err == nil || k != 0 {
 		t.Errorf("a node with the removed key joined: %d, %v", k, err)
 	}
-	fresh := startRumor(t, "late-new", newKey, "")
+	fresh := startRumor(t, "late-new", func(c *rumor.Config) { c.SecretKey = newKey })
 	if k, err := fresh.Join(ctx, []string{mlAddr(ml), r.Addr().String()}); err != nil || k != 2 {
 		t.Errorf("a node with the new key: %d answered, %v; want 2", k, err)
 	}

@@ -2,8 +2,6 @@ package rumornode
 
 import (
 	"context"
-	"fmt"
-	"io"
 	"net"
 	"strconv"
 	"testing"
@@ -14,34 +12,14 @@ import (
 	"github.com/rumorproject/rumor"
 )
 
-type nodeOpts struct {
+// side says how one kind of node is set up.
+type side struct {
 	bind     string
 	compress bool
 }
 
-func startMLWith(t *testing.T, name string, o nodeOpts) *memberlist.Memberlist {
-	t.Helper()
-	c := memberlist.DefaultLocalConfig()
-	c.Name, c.BindAddr, c.BindPort, c.LogOutput, c.EnableCompression = name, o.bind, 0, io.Discard, o.compress
-	m, err := memberlist.Create(c)
-	if err != nil {
-		t.Fatalf("memberlist.Create(%s): %v", name, err)
-	}
-	t.Cleanup(func() { _ = m.Shutdown() })
-	return m
-}
-
-func startRumorWith(t *testing.T, name string, o nodeOpts) *rumor.Node {
-	t.Helper()
-	c := rumor.DefaultLocalConfig()
-	c.Name, c.BindAddr, c.BindPort, c.EnableCompression = name, o.bind, 0, o.compress
-	n, err := rumor.Create(c)
-	if err != nil {
-		t.Fatalf("rumor.Create(%s): %v", name, err)
-	}
-	t.Cleanup(func() { _ = n.Shutdown() })
-	return n
-}
+func (s side) ml(c *memberlist.Config) { c.BindAddr, c.EnableCompression = s.bind, s.compress }
+func (s side) rumor(c *rumor.Config)   { c.BindAddr, c.EnableCompression = s.bind, s.compress }
 
 // TestIPv6AndCompressionMix: a cluster on IPv6 loopback, and one where
 // each kind has compression on while the other has it off.
@@ -53,16 +31,16 @@ func TestIPv6AndCompressionMix(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name      string
-		ml, rumor nodeOpts
+		ml, rumor side
 	}{
-		{"ipv6", nodeOpts{"::1", true}, nodeOpts{"::1", true}},
-		{"memberlist-compresses", nodeOpts{"127.0.0.1", true}, nodeOpts{"127.0.0.1", false}},
-		{"rumor-compresses", nodeOpts{"127.0.0.1", false}, nodeOpts{"127.0.0.1", true}},
+		{"ipv6", side{"::1", true}, side{"::1", true}},
+		{"memberlist-compresses", side{"127.0.0.1", true}, side{"127.0.0.1", false}},
+		{"rumor-compresses", side{"127.0.0.1", false}, side{"127.0.0.1", true}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			m1 := startMLWith(t, "ml-1", tc.ml)
-			r1 := startRumorWith(t, "rumor-1", tc.rumor)
-			m2 := startMLWith(t, "ml-2", tc.ml)
+			m1 := startML(t, "ml-1", tc.ml.ml)
+			r1 := startRumor(t, "rumor-1", tc.rumor.rumor)
+			m2 := startML(t, "ml-2", tc.ml.ml)
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
 			if k, err := r1.Join(ctx, []string{mlAddr(m1)}); err != nil || k != 1 {
@@ -90,8 +68,8 @@ func TestThirtyNodes(t *testing.T) {
 	var mls []*memberlist.Memberlist
 	var rs []*rumor.Node
 	for i := range 15 {
-		mls = append(mls, startMLWith(t, "ml-"+strconv.Itoa(i), nodeOpts{"127.0.0.1", true}))
-		rs = append(rs, startRumorWith(t, "rumor-"+strconv.Itoa(i), nodeOpts{"127.0.0.1", true}))
+		mls = append(mls, startML(t, "ml-"+strconv.Itoa(i), nil))
+		rs = append(rs, startRumor(t, "rumor-"+strconv.Itoa(i), nil))
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -122,37 +100,6 @@ func TestThirtyNodes(t *testing.T) {
 	_ = mls[14].Shutdown()
 	_ = rs[14].Shutdown()
 	start = time.Now()
-	within(t, bound, "both crashes detected by all", func() error {
-		for _, m := range mls[:14] {
-			if got := m.NumMembers(); got != 28 {
-				return fmt.Errorf("memberlist %s lists %d", m.LocalNode().Name, got)
-			}
-		}
-		for _, r := range rs[:14] {
-			if got := r.NumMembers(); got != 28 {
-				return fmt.Errorf("rumor %s lists %d", r.LocalNode().Name, got)
-			}
-		}
-		return nil
-	})
+	convergedWithin(t, bound, mls[:14], rs[:14], 28) // both crashes detected by all
 	t.Logf("crashes detected by all 28 after %v (bound %v)", time.Since(start), bound)
-}
-
-func within(t *testing.T, limit time.Duration, what string, cond func() error) {
-	t.Helper()
-	deadline := time.NewTimer(limit)
-	defer deadline.Stop()
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		err := cond()
-		if err == nil {
-			return
-		}
-		select {
-		case <-tick.C:
-		case <-deadline.C:
-			t.Fatalf("%s: not within %v: %v", what, limit, err)
-		}
-	}
 }

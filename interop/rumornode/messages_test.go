@@ -3,7 +3,6 @@ package rumornode
 import (
 	"context"
 	"fmt"
-	"io"
 	"slices"
 	"sync"
 	"testing"
@@ -57,21 +56,7 @@ func merged(b *inbox) []string { return b.merged }
 
 func eventually(t *testing.T, what string, cond func() error) {
 	t.Helper()
-	deadline := time.NewTimer(20 * time.Second)
-	defer deadline.Stop()
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		err := cond()
-		if err == nil {
-			return
-		}
-		select {
-		case <-tick.C:
-		case <-deadline.C:
-			t.Fatalf("%s: not within 20 s: %v", what, err)
-		}
-	}
+	within(t, 20*time.Second, what, cond)
 }
 
 // TestMessagesMetaAndState: user messages (best effort and reliable), user
@@ -79,22 +64,10 @@ func eventually(t *testing.T, what string, cond func() error) {
 // rumor and memberlist in both directions.
 func TestMessagesMetaAndState(t *testing.T) {
 	mb := &inbox{meta: []byte("ml v1"), state: []byte("ml state")}
-	mc := memberlist.DefaultLocalConfig()
-	mc.Name, mc.BindAddr, mc.BindPort, mc.LogOutput, mc.Delegate = "ml-1", "127.0.0.1", 0, io.Discard, mb
-	ml, err := memberlist.Create(mc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ml.Shutdown()
+	ml := startML(t, "ml-1", func(c *memberlist.Config) { c.Delegate = mb })
 
 	rb := &inbox{state: []byte("rumor state")}
-	rc := rumor.DefaultLocalConfig()
-	rc.Name, rc.BindAddr, rc.BindPort, rc.Delegate, rc.Meta = "rumor-1", "127.0.0.1", 0, rb, []byte("rumor v1")
-	r, err := rumor.Create(rc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Shutdown()
+	r := startRumor(t, "rumor-1", func(c *rumor.Config) { c.Delegate, c.Meta = rb, []byte("rumor v1") })
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
