@@ -60,11 +60,7 @@ func TestVersionJSON(t *testing.T) {
 }
 
 func TestUsageErrors(t *testing.T) {
-	tests := []struct {
-		name string
-		args []string
-		want string // substring of stderr
-	}{
+	tests := []usageCase{
 		{"unknown command", []string{"frobnicate"}, "unexpected argument frobnicate"},
 		{"unknown flag", []string{"wire", "decode", "--bogus"}, `unknown flag --bogus (see "rumor wire decode --help")`},
 		{"bad format", []string{"wire", "decode", "--format", "octal"}, "--format"},
@@ -76,6 +72,29 @@ func TestUsageErrors(t *testing.T) {
 		{"raw and hex format", []string{"wire", "decode", "--raw", "--format", "hex"}, "--raw conflicts"},
 		{"plaintext without key", []string{"wire", "decode", "--allow-plaintext", "--hex", "00"}, "needs --key"},
 	}
+	wantUsageErrors(t, tests)
+}
+
+func TestHelp(t *testing.T) {
+	for _, args := range [][]string{nil, {"--help"}, {"wire", "decode", "--help"}, {"version", "-h"}} {
+		code, out, errOut := runCmd(t, "", args...)
+		if code != exitOK || !strings.Contains(out, "Usage: rumor") || errOut != "" {
+			t.Errorf("%q: exit %d, stdout %q, stderr %q", args, code, out, errOut)
+		}
+	}
+}
+
+// usageCase is a command line that must be refused as misused.
+type usageCase struct {
+	name string
+	args []string
+	want string // substring of stderr
+}
+
+// wantUsageErrors checks that each command line exits 2 with one line on
+// stderr naming the problem, and nothing on stdout.
+func wantUsageErrors(t *testing.T, tests []usageCase) {
+	t.Helper()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			code, out, errOut := runCmd(t, "", tt.args...)
@@ -89,14 +108,5 @@ func TestUsageErrors(t *testing.T) {
 				t.Errorf("stderr %q, want one line with %q", errOut, tt.want)
 			}
 		})
-	}
-}
-
-func TestHelp(t *testing.T) {
-	for _, args := range [][]string{nil, {"--help"}, {"wire", "decode", "--help"}, {"version", "-h"}} {
-		code, out, errOut := runCmd(t, "", args...)
-		if code != exitOK || !strings.Contains(out, "Usage: rumor") || errOut != "" {
-			t.Errorf("%q: exit %d, stdout %q, stderr %q", args, code, out, errOut)
-		}
 	}
 }

@@ -113,11 +113,7 @@ func TestSimTableAndSVG(t *testing.T) {
 }
 
 func TestSimUsageErrors(t *testing.T) {
-	tests := []struct {
-		name string
-		args []string
-		want string // substring of stderr
-	}{
+	tests := []usageCase{
 		{"unknown scenario", []string{"sim", "meteor"}, `unknown scenario "meteor" (want one of ` + strings.Join(sim.Scenarios, ", ") + ")"},
 		{"no scenario", []string{"sim"}, `expected "<scenario>"`},
 		{"loss above 1", []string{"sim", "crash", "--loss", "1.5"}, "--loss is 1.5"},
@@ -129,20 +125,7 @@ func TestSimUsageErrors(t *testing.T) {
 		{"bad duration", []string{"sim", "crash", "--duration", "soon"}, "--duration"},
 		{"negative duration", []string{"sim", "crash", "--duration=-5s"}, "--duration is -5s"},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			code, out, errOut := runCmd(t, "", tt.args...)
-			if code != exitUsage {
-				t.Errorf("exit %d, want %d", code, exitUsage)
-			}
-			if out != "" {
-				t.Errorf("stdout %q, want nothing", out)
-			}
-			if !strings.HasPrefix(errOut, "rumor: ") || !strings.Contains(errOut, tt.want) || strings.Count(errOut, "\n") != 1 {
-				t.Errorf("stderr %q, want one line with %q", errOut, tt.want)
-			}
-		})
-	}
+	wantUsageErrors(t, tests)
 }
 
 func TestSimHelp(t *testing.T) {
