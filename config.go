@@ -231,23 +231,25 @@ func (c *Config) packetOverhead() int {
 	return n
 }
 
+// swimFieldNames maps the core's Config fields to this package's.
+var swimFieldNames = map[string]string{
+	"Name": "Name", "Addr": "AdvertiseAddr", "ProtocolVersion": "ProtocolVersion",
+	"DelegateVersion": "DelegateProtocolVersion", "ProbeInterval": "ProbeInterval",
+	"ProbeTimeout": "ProbeTimeout", "IndirectChecks": "IndirectChecks", "SuspicionMult": "SuspicionMult",
+	"SuspicionMaxTimeoutMult": "SuspicionMaxTimeoutMult", "AwarenessMaxMultiplier": "AwarenessMaxMultiplier",
+	"RetransmitMult": "RetransmitMult", "GossipInterval": "GossipInterval",
+	"GossipToTheDeadTime": "GossipToTheDeadTime", "PushPullInterval": "PushPullInterval",
+	"TCPTimeout": "TCPTimeout", "DeadNodeReclaimTime": "DeadNodeReclaimTime",
+	"ReconnectInterval": "ReconnectInterval", "PacketSize": "UDPBufferSize", "PacketOverhead": "Label",
+	"Meta": "Meta",
+}
+
 // swimConfigError renames a protocol core field error after this
 // package's field.
 func swimConfigError(err error) error {
-	var names = map[string]string{
-		"Name": "Name", "Addr": "AdvertiseAddr", "ProtocolVersion": "ProtocolVersion",
-		"DelegateVersion": "DelegateProtocolVersion", "ProbeInterval": "ProbeInterval",
-		"ProbeTimeout": "ProbeTimeout", "IndirectChecks": "IndirectChecks", "SuspicionMult": "SuspicionMult",
-		"SuspicionMaxTimeoutMult": "SuspicionMaxTimeoutMult", "AwarenessMaxMultiplier": "AwarenessMaxMultiplier",
-		"RetransmitMult": "RetransmitMult", "GossipInterval": "GossipInterval",
-		"GossipToTheDeadTime": "GossipToTheDeadTime", "PushPullInterval": "PushPullInterval",
-		"TCPTimeout": "TCPTimeout", "DeadNodeReclaimTime": "DeadNodeReclaimTime",
-		"ReconnectInterval": "ReconnectInterval", "PacketSize": "UDPBufferSize", "PacketOverhead": "Label",
-		"Meta": "Meta",
-	}
 	var fe *swim.FieldError
 	if errors.As(err, &fe) {
-		if name, ok := names[fe.Field]; ok {
+		if name, ok := swimFieldNames[fe.Field]; ok {
 			return &ConfigError{name, fe.Reason}
 		}
 		return &ConfigError{fe.Field, fe.Reason}

@@ -42,14 +42,16 @@ type Event struct {
 	Time  time.Time
 }
 
+// coreKinds maps the core's event kinds users see to theirs.
+var coreKinds = map[swim.EventKind]EventKind{
+	swim.EventJoin: EventJoin, swim.EventLeave: EventLeave, swim.EventFailed: EventFailed,
+	swim.EventUpdate: EventUpdate, swim.EventSuspect: EventSuspect, swim.EventRecover: EventRecover,
+	swim.EventRefute: EventRefute, swim.EventConflict: EventConflict,
+}
+
 // eventOf translates a core event, if it is one users see.
 func eventOf(ev swim.Event, now time.Time) (Event, bool) {
-	kinds := map[swim.EventKind]EventKind{
-		swim.EventJoin: EventJoin, swim.EventLeave: EventLeave, swim.EventFailed: EventFailed,
-		swim.EventUpdate: EventUpdate, swim.EventSuspect: EventSuspect, swim.EventRecover: EventRecover,
-		swim.EventRefute: EventRefute, swim.EventConflict: EventConflict,
-	}
-	k, ok := kinds[ev.Kind]
+	k, ok := coreKinds[ev.Kind]
 	if !ok {
 		return Event{}, false
 	}

@@ -157,14 +157,17 @@ func (m *meter) onEvent(observer int, ev swim.Event) {
 	if !m.faulted || subject != m.target || observer == m.target {
 		return
 	}
-	want := map[string]swim.EventKind{"crash": swim.EventFailed, "leave": swim.EventLeave, "restart": swim.EventJoin}
-	if k, ok := want[m.sc.Name]; ok && ev.Kind == k {
+	if k, ok := effects[m.sc.Name]; ok && ev.Kind == k {
 		if _, done := m.times[observer]; !done {
 			m.times[observer] = m.s.Now() - m.faultAt
 			m.checkAll()
 		}
 	}
 }
+
+// effects is, per scenario, the event that shows an observer has seen the
+// fault: the crashed node failed, the leaver left, the restarted one joined.
+var effects = map[string]swim.EventKind{"crash": swim.EventFailed, "leave": swim.EventLeave, "restart": swim.EventJoin}
 
 // checkAll notes when every live observer has seen the fault's effect.
 func (m *meter) checkAll() {
