@@ -2,7 +2,6 @@ package sim
 
 import (
 	"errors"
-	"net/netip"
 	"time"
 
 	"github.com/rumorproject/rumor/internal/swim"
@@ -196,7 +195,7 @@ func (s *Sim) sendPacket(from *simNode, p *swim.Packet) {
 func (s *Sim) openStream(from *simNode, st *swim.Stream) {
 	s.stats.Streams++
 	to, ok := s.byAddr[st.To]
-	f := &flight{id: st.ID, kind: st.Kind, dialer: from.idx, dialGen: from.gen, acceptor: to,
+	f := &flight{id: st.ID, kind: st.Kind, dialer: from.idx, dialGen: from.gen,
 		deadline: int64(st.Deadline.Sub(s.epoch))}
 	s.hashPacket(from.idx, st.To, -int(st.Kind))
 	s.push(&event{at: max(f.deadline, s.now), kind: evStreamDone, node: from.idx, stream: f, err: errTimeout})
@@ -235,9 +234,6 @@ func (s *Sim) linkDelay(a, b int) int64 {
 	}
 	return s.cfg.Latency.sample(s.rng)
 }
-
-// addrOf is the address of node i, for hashing.
-func (s *Sim) addrOf(i int) netip.AddrPort { return s.nodes[i].addr }
 
 // nonceSource feeds encryption deterministic nonces.
 type nonceSource struct{ r interface{ Uint64() uint64 } }

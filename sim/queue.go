@@ -60,7 +60,6 @@ type flight struct {
 	kind     swim.StreamKind
 	dialer   int
 	dialGen  uint64 // the dialer's life: a restart orphans its streams
-	acceptor int
 	deadline int64
 	done     bool
 }
