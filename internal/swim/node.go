@@ -29,6 +29,11 @@ type Node struct {
 	suspicions map[uint32]*suspicion
 	timerGen   uint32
 	queue      queue
+	// The gossip timer sleeps while the queue is empty (an idle node then
+	// wakes only to probe); gossipAt keeps its phase for when it rearms.
+	gossipIdle bool
+	gossipAt   int64
+	synced     int64 // when a push-pull last merged, either way
 	aware      awareness
 	timers     timers
 
@@ -45,7 +50,11 @@ type Node struct {
 
 	staleTold map[uint32]int64 // TellStaleAlive: last notice per name ID
 	reconnect []gone           // dead members no longer in the table, oldest first
-	followUp  netip.AddrPort   // the seed to push-pull with again after a join
+	// The ping of recheck awaiting an ack, if any.
+	rechecking  bool
+	recheckSeq  uint32
+	recheckAddr netip.AddrPort
+	followUp    netip.AddrPort // the seed to push-pull with again after a join
 
 	out      Output
 	counters Counters
@@ -146,7 +155,7 @@ func (n *Node) timerLive(t timer) bool {
 
 // NextDeadline is when Advance must next be called.
 func (n *Node) NextDeadline() (time.Time, bool) {
-	t, ok := n.timers.next()
+	t, ok := n.timers.next(n.timerLive)
 	return n.time(t), ok
 }
 
@@ -169,6 +178,11 @@ func (n *Node) onTimer(t timer) {
 	case timerRelay:
 		n.onRelayTimeout(t.ref)
 	case timerGossip:
+		n.gossipAt = t.at
+		if n.queue.len() == 0 && n.cfg.App == nil {
+			n.gossipIdle = true // broadcast rearms it
+			return
+		}
 		n.timers.set(n.nextTick(t.at, n.cfg.GossipInterval), timerGossip, 0, 0)
 		n.gossip()
 	case timerPushPullStart:
@@ -176,7 +190,17 @@ func (n *Node) onTimer(t timer) {
 		// the stagger, not at it.
 		n.timers.set(n.now+int64(pushPullScale(n.cfg.PushPullInterval, n.members.len())), timerPushPull, 0, 0)
 	case timerPushPull:
-		n.timers.set(n.now+int64(pushPullScale(n.cfg.PushPullInterval, n.members.len())), timerPushPull, 0, 0)
+		period := int64(pushPullScale(n.cfg.PushPullInterval, n.members.len()))
+		if since := n.now - n.synced; since < period {
+			// A push-pull either way within the period already exchanged
+			// full state (memberlist starts its own regardless): wait a
+			// period from that one instead, so that no node goes longer
+			// than a period without a full sync, with about half the
+			// exchanges.
+			n.timers.set(n.synced+period, timerPushPull, 0, 0)
+			return
+		}
+		n.timers.set(n.now+period, timerPushPull, 0, 0)
 		n.periodicPushPull()
 	case timerSuspicion:
 		n.onSuspicionTimeout(t.ref, t.gen)
@@ -350,6 +374,10 @@ func (n *Node) retired(b *broadcast) {
 func (n *Node) broadcast(key string, m wire.Message, done doneKind) {
 	if old := n.queue.push(key, m.AppendTo(nil), done); old != nil {
 		n.retired(old)
+	}
+	if n.gossipIdle {
+		n.gossipIdle = false
+		n.timers.set(n.nextTick(n.gossipAt, n.cfg.GossipInterval), timerGossip, 0, 0)
 	}
 }
 

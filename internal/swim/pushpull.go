@@ -112,6 +112,7 @@ func (n *Node) mergeRemote(pp *wire.PushPull, join bool) error {
 	if pp.UserState != nil && n.cfg.App != nil {
 		n.cfg.App.MergeRemoteState(pp.UserState, join)
 	}
+	n.synced = n.now
 	return nil
 }
 

@@ -239,3 +239,39 @@ func TestJoinFollowUp(t *testing.T) {
 		t.Errorf("follow-up push-pull: got Join=true, want a plain exchange")
 	}
 }
+
+// A node that took part in a push-pull, either way, starts its own only a
+// full period after it: never more than a period without a full sync, but
+// not twice per period as memberlist's nodes (one started, one received).
+func TestPushPullAfterSync(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.PushPullInterval = 10 * time.Second })
+	h.joinN(5)
+	pushPulls := func(until time.Time) (at []time.Duration) {
+		h.runUntil(until, nil, func(o Output) {
+			for _, s := range o.Streams {
+				if s.Kind == StreamPushPull {
+					at = append(at, h.now.Sub(epoch))
+					h.n.StreamDone(h.now, s.ID, &wire.PushPull{Nodes: []wire.PushNodeState{h.pushState("m1", 1, wire.StateAlive)}}, nil)
+				}
+			}
+		})
+		return at
+	}
+	// Left alone, the node syncs once a period after its stagger.
+	first := pushPulls(epoch.Add(25 * time.Second))
+	if len(first) != 1 && len(first) != 2 {
+		t.Fatalf("push-pulls started in 25 s of a 10 s period: %v, want one or two", first)
+	}
+	last := first[len(first)-1]
+	// A peer's push-pull 1 s before the node's next one replaces it.
+	received := epoch.Add(last + 9*time.Second)
+	h.runUntil(received, nil, nil)
+	if reply := h.n.HandleStream(h.now, h.addr("m2"), &wire.PushPull{Nodes: []wire.PushNodeState{h.pushState("m2", 1, wire.StateAlive)}}); reply == nil {
+		t.Fatal("no reply to a push-pull")
+	}
+	got := pushPulls(received.Add(15 * time.Second))
+	want := received.Add(10 * time.Second).Sub(epoch)
+	if len(got) != 1 || got[0] != want {
+		t.Errorf("push-pulls started after receiving one at %v: %v, want exactly one, at %v", received.Sub(epoch), got, want)
+	}
+}

@@ -43,6 +43,7 @@ func (n *Node) tryReconnect() {
 	// Roll first: the scan below is O(N) and most rolls fail in a large,
 	// mostly healthy cluster.
 	if alive := n.NumAlive() - 1; alive > 0 && n.rng.Float64()*float64(alive) >= float64(failed) {
+		n.recheck()
 		return
 	}
 	var candidates []netip.AddrPort
@@ -59,4 +60,53 @@ func (n *Node) tryReconnect() {
 	if len(candidates) > 0 {
 		n.pushPullWith(candidates[n.rng.IntN(len(candidates))], false, 0)
 	}
+}
+
+// recheckWindow is how long after declaring a member dead the node keeps
+// rechecking it, in ReconnectIntervals.
+const recheckWindow = 4
+
+// recheck pings one member declared dead lately, at random. Gossip can
+// miss a node: a member that refuted its death while we were not
+// listening answers, and a push-pull with it mends our view at once,
+// where the periodic push-pull could take minutes in a large cluster. A
+// member really dead costs each node a few pings.
+func (n *Node) recheck() {
+	n.rechecking = false
+	window := recheckWindow * int64(n.cfg.ReconnectInterval)
+	var name string
+	var addr netip.AddrPort
+	seen := 0
+	consider := func(nm string, a netip.AddrPort) {
+		seen++
+		if n.rng.IntN(seen) == 0 { // a uniform pick in one pass
+			name, addr = nm, a
+		}
+	}
+	for _, nameID := range n.members.order {
+		if e := &n.members.entries[nameID]; e.state == StateDead && n.now-e.changed < window {
+			consider(e.id.name, e.id.addr)
+		}
+	}
+	// Reaped from the table since (after GossipToTheDeadTime).
+	for i := len(n.reconnect) - 1; i >= 0 && n.now-n.reconnect[i].at < window; i-- {
+		if g := n.reconnect[i]; n.lookup(g.name) == nil {
+			consider(g.name, g.addr)
+		}
+	}
+	if seen == 0 {
+		return
+	}
+	n.rechecking, n.recheckSeq, n.recheckAddr = true, n.nextSeq(), addr
+	n.sendMsg(addr, n.ping(n.recheckSeq, name))
+}
+
+// onRecheckAck handles the answer of a member we hold dead.
+func (n *Node) onRecheckAck(seq uint32) bool {
+	if !n.rechecking || seq != n.recheckSeq {
+		return false
+	}
+	n.rechecking = false
+	n.pushPullWith(n.recheckAddr, false, 0)
+	return true
 }

@@ -79,8 +79,13 @@ func (t *timers) set(at int64, kind timerKind, ref, gen uint32) {
 	heap.Push(&t.h, timer{at: at, seq: t.seq, ref: ref, gen: gen, kind: kind})
 }
 
-// next returns the earliest deadline.
-func (t *timers) next() (int64, bool) {
+// next returns the earliest deadline of a timer live accepts, dropping
+// the stale ones before it: a probe answered in time must not wake the
+// driver at its timeout.
+func (t *timers) next(live func(timer) bool) (int64, bool) {
+	for len(t.h) > 0 && !live(t.h[0]) {
+		heap.Pop(&t.h)
+	}
 	if len(t.h) == 0 {
 		return 0, false
 	}
