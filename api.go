@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/rumorproject/rumor/internal/swim"
+	"github.com/rumorproject/rumor/transport"
 )
 
 // Stats are the node's running totals.
@@ -29,8 +30,10 @@ type Stats struct {
 func (n *Node) Stats() Stats {
 	s := Stats{EventsDropped: n.dropped.Load(), DecodeErrors: n.decodeErrs.Load(), Dropped: map[string]uint64{}}
 	s.LastDecodeError, _ = n.lastDecodeErr.Load().(error)
-	ts := n.tr.Stats()
-	s.PacketsDropped, s.PacketsTooLarge, s.StreamsRejected = ts.PacketsDropped, ts.PacketsTooLarge, ts.StreamsRejected
+	if r, ok := n.tr.(transport.StatsReporter); ok {
+		ts := r.Stats()
+		s.PacketsDropped, s.PacketsTooLarge, s.StreamsRejected = ts.PacketsDropped, ts.PacketsTooLarge, ts.StreamsRejected
+	}
 	_ = n.call(func(time.Time) {
 		c := n.core.Counters()
 		s.Probes, s.ProbesFailed, s.IndirectProbes = c.Probes, c.ProbesFailed, c.IndirectPings

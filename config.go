@@ -10,6 +10,7 @@ import (
 
 	"github.com/rumorproject/rumor/internal/swim"
 	"github.com/rumorproject/rumor/internal/wire"
+	"github.com/rumorproject/rumor/transport"
 )
 
 // Config configures a node. Start from [DefaultLANConfig],
@@ -83,6 +84,12 @@ type Config struct {
 	// "err"): membership changes at Info, conflicts at Warn, input that
 	// did not decode at Debug. nil logs nothing.
 	Logger *slog.Logger
+
+	// Transport, if set, carries the node's packets and streams instead of
+	// sockets bound at BindAddr:BindPort, which are then ignored. The node
+	// owns it from Create on and closes it at Shutdown. Unless
+	// AdvertiseAddr is set, its LocalAddr is what other nodes are told.
+	Transport transport.Transport
 
 	// UDPBufferSize is the largest packet built, before encryption.
 	UDPBufferSize int

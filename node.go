@@ -22,6 +22,9 @@ import (
 	"github.com/rumorproject/rumor/transport"
 )
 
+// minCompressed is the smallest packet payload worth compressing.
+const minCompressed = 192
+
 // ErrShutdown is returned by calls on a node that was shut down.
 var ErrShutdown = errors.New("rumor: node is shut down")
 
@@ -31,7 +34,7 @@ var ErrShutdown = errors.New("rumor: node is shut down")
 type Node struct {
 	cfg       Config
 	advertise netip.AddrPort
-	tr        *transport.Net
+	tr        transport.Transport
 	// keyring is replaced whole, never changed in place: stream goroutines
 	// read it while key rotation goes on (see keys.go).
 	keyring atomic.Pointer[wire.Keyring]
@@ -90,10 +93,14 @@ func Create(cfg *Config) (*Node, error) {
 	bind, adv, _ := c.addresses()
 	// Peers send at most their UDPBufferSize plus the envelope; allow for
 	// peers configured larger than we are.
-	tr, err := transport.Listen(transport.Config{Bind: bind, PacketQueue: c.HandoffQueueDepth,
-		MaxPacket: max(16<<10, 4*c.UDPBufferSize)})
-	if err != nil {
-		return nil, fmt.Errorf("rumor: create %s: %w", c.Name, err)
+	tr := c.Transport
+	if tr == nil {
+		nt, err := transport.Listen(transport.Config{Bind: bind, PacketQueue: c.HandoffQueueDepth,
+			MaxPacket: max(16<<10, 4*c.UDPBufferSize)})
+		if err != nil {
+			return nil, fmt.Errorf("rumor: create %s: %w", c.Name, err)
+		}
+		tr = nt
 	}
 	n := &Node{cfg: c, tr: tr, inStreams: make(chan inStream), results: make(chan streamResult),
 		calls: make(chan func(time.Time)), joins: make(map[uint64]chan swim.Event),
@@ -103,6 +110,7 @@ func Create(cfg *Config) (*Node, error) {
 		n.log = slog.New(slog.DiscardHandler)
 	}
 	n.log = n.log.With("node", c.Name)
+	var err error
 	fail := func(err error) (*Node, error) {
 		tr.Close()
 		return nil, fmt.Errorf("rumor: create %s: %w", c.Name, err)
@@ -126,9 +134,8 @@ func Create(cfg *Config) (*Node, error) {
 	n.publish()
 	n.log.Info("node started", "addr", n.advertise, "bind", tr.LocalAddr())
 	n.ctx, n.cancel = context.WithCancel(context.Background())
-	n.wg.Add(2)
+	n.wg.Add(1)
 	go n.loop()
-	go n.acceptStreams()
 	return n, nil
 }
 
@@ -332,13 +339,27 @@ func (n *Node) loop() {
 	defer n.wg.Done()
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
+	packets, streams := n.tr.Packets(), n.tr.Streams()
+	var batch []*transport.Packet
 	n.flush(timer)
 	for {
 		select {
 		case <-n.ctx.Done():
 			return
-		case p := <-n.tr.Packets():
-			n.handlePacket(p)
+		case <-packets.Ready():
+			// All that waits, then one flush: under load the node answers
+			// in fewer, fuller packets.
+			batch = packets.Take(batch[:0])
+			for i, p := range batch {
+				n.handlePacket(p)
+				batch[i] = nil
+			}
+		case c := <-streams:
+			// Each on its own goroutine: reading it may take TCPTimeout.
+			// The transport bounds how many are open.
+			n.wg.Add(1)
+			go n.serve(c)
+			continue // nothing for the core yet
 		case s := <-n.inStreams:
 			s.reply <- n.core.HandleStream(time.Now(), s.from, s.msg) // buffered
 		case r := <-n.results:
@@ -379,6 +400,10 @@ func (n *Node) flush(timer *time.Timer) {
 	for _, p := range n.out.Packets {
 		opts := n.enc()
 		opts.CRC = p.CRC
+		// LZW plus its wrapper makes small messages longer (a ping, an
+		// ack, a lone alive all grow): skip the attempt, as the result
+		// would be dropped anyway.
+		opts.Compress = opts.Compress && len(p.Payload) >= minCompressed
 		b, err := wire.EncodePacket(n.sendBuf[:0], p.Payload, opts)
 		if err != nil {
 			continue
@@ -436,23 +461,14 @@ func (n *Node) flush(timer *time.Timer) {
 	if changed || int64(n.core.Health()) != n.health.Load() {
 		n.publish()
 	}
+	// A join or a merge can bring a burst of events; the buffers go back
+	// to the core on the next Drain, so let a large one go rather than
+	// keep it for the node's life.
+	if cap(n.out.Events) > 8 {
+		n.out.Events = nil
+	}
 	if t, ok := n.core.NextDeadline(); ok {
 		timer.Reset(max(time.Until(t), 0))
-	}
-}
-
-// acceptStreams serves each incoming stream on its own goroutine; the
-// transport bounds how many are open.
-func (n *Node) acceptStreams() {
-	defer n.wg.Done()
-	for {
-		select {
-		case c := <-n.tr.Streams():
-			n.wg.Add(1)
-			go n.serve(c)
-		case <-n.ctx.Done():
-			return
-		}
 	}
 }
 

@@ -22,6 +22,36 @@ import (
 	"time"
 )
 
+// Transport carries one node's traffic: datagrams both ways, and streams
+// it accepts or dials. [Net] is the default, on real sockets; tests and
+// unusual networks (a proxy, an in-memory fabric) bring their own.
+//
+// Packets and Streams deliver what arrived; a Transport must not block
+// on a slow consumer (drop and count instead). Close ends both channels'
+// producers and releases what the transport holds; after it, WriteTo and
+// DialStream fail.
+type Transport interface {
+	// LocalAddr is where the transport receives: its bound address.
+	LocalAddr() netip.AddrPort
+	Packets() *Queue
+	Streams() <-chan net.Conn
+	// WriteTo sends one datagram, best effort.
+	WriteTo(b []byte, to netip.AddrPort) error
+	// DialStream opens a stream to another node's transport.
+	DialStream(ctx context.Context, to netip.AddrPort) (net.Conn, error)
+	Close() error
+}
+
+// StatsReporter is a Transport that counts what it dropped.
+type StatsReporter interface {
+	Stats() Stats
+}
+
+var _ interface {
+	Transport
+	StatsReporter
+} = (*Net)(nil)
+
 // Config says where to listen and how much to hold.
 type Config struct {
 	// Bind is the address to listen on, for UDP and TCP alike. Port 0
@@ -33,10 +63,11 @@ type Config struct {
 	// PacketQueue bounds the datagrams waiting for the consumer
 	// (memberlist's HandoffQueueDepth). 0 means 1024.
 	PacketQueue int
-	// MaxPacket is the largest datagram read; longer ones are dropped
-	// and counted. 0 means 16 KiB: memberlist's packets stay within its
-	// UDPBufferSize (1,400 bytes by default) plus the envelope, and the
-	// read buffer is held for the transport's life.
+	// MaxPacket is the largest datagram accepted; longer ones are
+	// dropped and counted. 0 means 16 KiB: memberlist's packets stay
+	// within its UDPBufferSize (1,400 bytes by default) plus the envelope,
+	// and a full queue then holds at most 16 MiB. Reading costs no buffer
+	// per transport on Unix systems (see recv_unix.go).
 	MaxPacket int
 }
 
@@ -60,7 +91,7 @@ type Net struct {
 	udp     *net.UDPConn
 	tcp     *net.TCPListener
 	addr    netip.AddrPort
-	packets chan *Packet // pointers: a full queue of 1,024 slots costs 8 KiB, not 80
+	packets *Queue
 	streams chan net.Conn
 	open    atomic.Int64 // incoming streams not yet closed
 
@@ -98,12 +129,18 @@ func Listen(cfg Config) (*Net, error) {
 		udp:     udp,
 		tcp:     tcp,
 		addr:    netip.AddrPortFrom(cfg.Bind.Addr(), udp.LocalAddr().(*net.UDPAddr).AddrPort().Port()),
-		packets: make(chan *Packet, cfg.PacketQueue),
+		packets: NewQueue(cfg.PacketQueue),
 		streams: make(chan net.Conn, cfg.MaxStreams),
+	}
+	r, err := newReceiver(t)
+	if err != nil {
+		tcp.Close()
+		udp.Close()
+		return nil, err
 	}
 	t.ctx, t.cancel = context.WithCancel(context.Background())
 	t.wg.Add(2)
-	go t.readPackets()
+	go t.readPackets(r)
 	go t.accept()
 	return t, nil
 }
@@ -137,7 +174,7 @@ func listen(bind netip.AddrPort) (*net.TCPListener, *net.UDPConn, error) {
 func (t *Net) LocalAddr() netip.AddrPort { return t.addr }
 
 // Packets delivers received datagrams.
-func (t *Net) Packets() <-chan *Packet { return t.packets }
+func (t *Net) Packets() *Queue { return t.packets }
 
 // Streams delivers accepted connections. The consumer must Close each.
 func (t *Net) Streams() <-chan net.Conn { return t.streams }
@@ -189,11 +226,10 @@ func (t *Net) Close() error {
 
 func unmap(ap netip.AddrPort) netip.AddrPort { return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()) }
 
-func (t *Net) readPackets() {
+func (t *Net) readPackets(r receiver) {
 	defer t.wg.Done()
-	buf := make([]byte, t.cfg.MaxPacket+1) // one more byte tells a cut datagram
 	for {
-		n, from, err := t.udp.ReadFromUDPAddrPort(buf)
+		data, size, from, err := r.recv(t.cfg.MaxPacket)
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) || t.ctx.Err() != nil {
 				return
@@ -202,13 +238,11 @@ func (t *Net) readPackets() {
 		}
 		at := time.Now()
 		t.packetsIn.Add(1)
-		if n > t.cfg.MaxPacket {
+		if size > t.cfg.MaxPacket {
 			t.tooLarge.Add(1)
 			continue
 		}
-		select {
-		case t.packets <- &Packet{Data: append([]byte(nil), buf[:n]...), From: unmap(from), At: at}:
-		default:
+		if !t.packets.Push(&Packet{Data: data, From: from, At: at}) {
 			t.packetsDropped.Add(1)
 		}
 	}

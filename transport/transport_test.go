@@ -47,13 +47,21 @@ func eventually(t *testing.T, what string, cond func() bool) {
 
 func recvPacket(t *testing.T, n *Net) *Packet {
 	t.Helper()
-	select {
-	case p := <-n.Packets():
-		return p
-	case <-time.After(5 * time.Second):
-		t.Fatal("no packet within 5 s")
+	timeout := time.NewTimer(5 * time.Second)
+	defer timeout.Stop()
+	for {
+		if ps := n.Packets().Take(nil); len(ps) > 0 {
+			if len(ps) > 1 {
+				t.Fatalf("%d packets queued, want one", len(ps))
+			}
+			return ps[0]
+		}
+		select {
+		case <-n.Packets().Ready():
+		case <-timeout.C:
+			t.Fatal("no packet within 5 s")
+		}
 	}
-	return nil
 }
 
 func TestPacketsBothWays(t *testing.T) {
@@ -165,7 +173,7 @@ func TestBoundedQueues(t *testing.T) {
 		s := b.Stats()
 		return s.PacketsDropped > 0 && s.PacketsTooLarge == 1
 	})
-	if got := len(b.Packets()); got != 2 {
+	if got := b.Packets().Len(); got != 2 {
 		t.Fatalf("queued packets: got %d, want the queue's 2", got)
 	}
 }
