@@ -9,7 +9,8 @@ import (
 	"github.com/rumorproject/rumor/transport"
 )
 
-// Stats are the node's running totals.
+// Stats are the node's running totals and its view now: what a metrics
+// exporter reads on each scrape. Maps are the caller's.
 type Stats struct {
 	EventsDropped uint64 // events the Events channel had no room for
 	// DecodeErrors counts received packets and streams that did not decode
@@ -19,11 +20,30 @@ type Stats struct {
 	// What the sockets dropped: datagrams the node had no time for (the
 	// queue was full) or that were too long, and streams over the limit.
 	PacketsDropped, PacketsTooLarge, StreamsRejected uint64
+
+	// Datagrams and their bytes on the wire, envelope included. Streams
+	// counts those opened (push-pulls, TCP probes, reliable sends), and
+	// PushPulls the full-state exchanges this node started.
+	PacketsIn, PacketsOut, BytesIn, BytesOut uint64
+	StreamsOut, PushPulls, PushPullsFailed   uint64
+	// Messages in datagrams, each part of a compound on its own, and their
+	// encoded bytes, by memberlist's type names ("ping", "ack", "alive",
+	// "suspect", "dead", "user", ...).
+	MessagesIn, MessagesOut, MessageBytesIn, MessageBytesOut map[string]uint64
+
 	// The protocol's work.
 	Probes, ProbesFailed, IndirectProbes, Suspicions, Refutes uint64
 	// Dropped counts protocol messages ignored, by reason
 	// ("stale_incarnation", "unknown_node", "conflict", ...).
 	Dropped map[string]uint64
+
+	// Members counts the member table by state: "alive", "suspect",
+	// "dead", "left" (dead and left members are kept for a while).
+	Members map[string]int
+	// QueuedBroadcasts is the gossip queue's depth: membership news and
+	// metadata not yet sent as often as they will be.
+	QueuedBroadcasts int
+	Health           int // as HealthScore
 }
 
 // Stats returns the node's totals so far.
@@ -34,16 +54,7 @@ func (n *Node) Stats() Stats {
 		ts := r.Stats()
 		s.PacketsDropped, s.PacketsTooLarge, s.StreamsRejected = ts.PacketsDropped, ts.PacketsTooLarge, ts.StreamsRejected
 	}
-	_ = n.call(func(time.Time) {
-		c := n.core.Counters()
-		s.Probes, s.ProbesFailed, s.IndirectProbes = c.Probes, c.ProbesFailed, c.IndirectPings
-		s.Suspicions, s.Refutes = c.Suspicions, c.Refutes
-		for _, d := range swim.Drops() {
-			if k := c.Dropped[d]; k > 0 {
-				s.Dropped[d.String()] = k
-			}
-		}
-	})
+	_ = n.call(func(time.Time) { n.fillStats(&s) })
 	return s
 }
 
@@ -120,6 +131,23 @@ func (n *Node) SendReliable(ctx context.Context, to Member, msg []byte) error {
 	}
 	if err != nil {
 		return fmt.Errorf("rumor: send reliably to %s: %w", to.Name, err)
+	}
+	return nil
+}
+
+// Broadcast queues msg for gossip to every member, rumor and memberlist
+// nodes alike, where the Delegate's NotifyMsg receives it. Like
+// memberlist's user broadcasts it is sent a bounded number of times
+// (RetransmitMult·⌈log10(N+1)⌉) and reaches each member with high
+// probability, not certainty; use SendReliable for one that must arrive.
+// msg must fit a gossip packet: at most UDPBufferSize less about 10 bytes.
+func (n *Node) Broadcast(msg []byte) error {
+	var err error
+	if cerr := n.call(func(now time.Time) { err = n.core.Broadcast(now, msg) }); cerr != nil {
+		return cerr
+	}
+	if err != nil {
+		return fmt.Errorf("rumor: broadcast: %w", err)
 	}
 	return nil
 }

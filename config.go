@@ -80,6 +80,11 @@ type Config struct {
 	// Delegate, if set, lets the application send and receive user
 	// messages, broadcasts and push-pull state.
 	Delegate Delegate
+	// OnSample, if set, receives each measurement as it is taken (probe
+	// round trips, push-pull durations), for a metrics exporter's
+	// histograms. It is called on the node's event loop: it must return
+	// quickly and must not call the Node.
+	OnSample func(Sample)
 	// Logger receives what happens, with attributes ("node", "member",
 	// "err"): membership changes at Info, conflicts at Warn, input that
 	// did not decode at Debug. nil logs nothing.

@@ -1,6 +1,7 @@
 package rumor
 
 import (
+	"cmp"
 	"context"
 	crand "crypto/rand"
 	"encoding/binary"
@@ -12,7 +13,6 @@ import (
 	"net"
 	"net/netip"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -59,13 +59,15 @@ type Node struct {
 	calls     chan func(now time.Time)
 
 	// Owned by the event loop.
-	core       *swim.Node
-	out        swim.Output
-	sendBuf    []byte
-	joins      map[uint64]chan swim.Event
-	leaveWait  []chan struct{}
-	updateWait []chan struct{}
-	sends      map[swim.StreamID]chan error // reliable sends awaiting their stream
+	core                       *swim.Node
+	out                        swim.Output
+	sendBuf                    []byte
+	joins                      map[uint64]chan swim.Event
+	leaveWait                  []chan struct{}
+	updateWait                 []chan struct{}
+	sends                      map[swim.StreamID]chan error // reliable sends awaiting their stream
+	traffic                    traffic
+	pushPulls, pushPullsFailed uint64
 }
 
 type inStream struct {
@@ -75,9 +77,10 @@ type inStream struct {
 }
 
 type streamResult struct {
-	id    swim.StreamID
-	reply wire.Message
-	err   error
+	stream swim.Stream
+	reply  wire.Message
+	err    error
+	took   time.Duration
 }
 
 // Create starts a node: it binds its sockets and begins probing, alone
@@ -243,23 +246,13 @@ func (n *Node) call(fn func(now time.Time)) error {
 	return nil
 }
 
-// Join contacts each seed ("host:port", or memberlist's "name/host:port")
-// with a joining push-pull and returns how many answered; the error joins
-// the reasons of those that did not. Joining succeeds if one answered.
+// Join contacts each seed with a joining push-pull and returns how many
+// answered; the error joins the reasons of those that did not. Joining
+// succeeds if one answered. As in memberlist, a seed is "host:port",
+// "host" (BindPort, or 7946), or "name/host:port"; a host name stands for
+// every address it resolves to.
 func (n *Node) Join(ctx context.Context, seeds []string) (int, error) {
-	var addrs []netip.AddrPort
-	var errs []error
-	for _, s := range seeds {
-		if i := strings.LastIndexByte(s, '/'); i >= 0 {
-			s = s[i+1:] // the name part is a hint memberlist uses; the address decides
-		}
-		ap, err := netip.ParseAddrPort(s)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("seed %q: want ip:port: %w", s, err))
-			continue
-		}
-		addrs = append(addrs, ap)
-	}
+	addrs, errs := resolveSeeds(ctx, seeds, uint16(cmp.Or(n.cfg.BindPort, DefaultPort)))
 	if len(addrs) == 0 {
 		return 0, errors.Join(append(errs, errors.New("rumor: join: no usable seed"))...)
 	}
@@ -363,11 +356,7 @@ func (n *Node) loop() {
 		case s := <-n.inStreams:
 			s.reply <- n.core.HandleStream(time.Now(), s.from, s.msg) // buffered
 		case r := <-n.results:
-			if ch, ok := n.sends[r.id]; ok {
-				delete(n.sends, r.id)
-				ch <- r.err // buffered
-			}
-			n.core.StreamDone(time.Now(), r.id, r.reply, r.err)
+			n.streamDone(r)
 		case fn := <-n.calls:
 			fn(time.Now())
 		case <-timer.C:
@@ -379,6 +368,7 @@ func (n *Node) loop() {
 
 func (n *Node) handlePacket(p *transport.Packet) {
 	pkt, err := wire.DecodePacket(p.Data, n.dec())
+	n.traffic.received(len(p.Data), pkt)
 	if err == nil && (len(pkt.PartErrors) > 0 || pkt.Truncated > 0) {
 		err = fmt.Errorf("%d compound parts cut off, part errors %v", pkt.Truncated, pkt.PartErrors)
 	}
@@ -391,6 +381,23 @@ func (n *Node) handlePacket(p *transport.Packet) {
 	// The time the datagram was read, not now: an ack that arrived in time
 	// must not fail a probe because the loop was busy.
 	n.core.HandlePacket(p.At, p.From, pkt.Messages)
+}
+
+// streamDone settles a stream this node dialed.
+func (n *Node) streamDone(r streamResult) {
+	id := r.stream.ID
+	if ch, ok := n.sends[id]; ok {
+		delete(n.sends, id)
+		ch <- r.err // buffered
+	}
+	if r.stream.Kind == swim.StreamPushPull {
+		n.pushPulls++
+		if r.err != nil {
+			n.pushPullsFailed++
+		}
+		n.sample(Sample{Kind: SamplePushPull, Duration: r.took, Peer: r.stream.To, Err: r.err})
+	}
+	n.core.StreamDone(time.Now(), id, r.reply, r.err)
 }
 
 // flush sends what the core produced, settles completions, republishes
@@ -409,6 +416,7 @@ func (n *Node) flush(timer *time.Timer) {
 			continue
 		}
 		n.sendBuf = b
+		n.traffic.sent(p.Payload, len(b))
 		_ = n.tr.WriteTo(b, p.To) // best effort, as UDP
 	}
 	for _, s := range n.out.Streams {
@@ -434,6 +442,8 @@ func (n *Node) flush(timer *time.Timer) {
 			}
 		}
 		switch ev.Kind {
+		case swim.EventPingComplete:
+			n.sample(Sample{Kind: SampleProbeRTT, Duration: ev.RTT, Member: ev.Member.Name})
 		case swim.EventMessage:
 			if n.cfg.Delegate != nil {
 				n.cfg.Delegate.NotifyMsg(ev.Payload)
@@ -516,11 +526,12 @@ func (n *Node) serve(c net.Conn) {
 func (n *Node) dial(s swim.Stream, msg []byte, err error) {
 	defer n.wg.Done()
 	var reply wire.Message
+	start := time.Now()
 	if err == nil {
 		reply, err = n.exchange(s, msg)
 	}
 	select {
-	case n.results <- streamResult{id: s.ID, reply: reply, err: err}:
+	case n.results <- streamResult{stream: s, reply: reply, err: err, took: time.Since(start)}:
 	case <-n.ctx.Done():
 	}
 }

@@ -134,6 +134,25 @@ func (n *Node) SendPacket(now time.Time, to netip.AddrPort, payload []byte) erro
 	return nil
 }
 
+// Broadcast queues a user message for gossip to every member. It rides
+// along with membership news, RetransmitMult·⌈log10(N+1)⌉ times, as
+// memberlist's user broadcasts do: each member gets it with high
+// probability, not certainty. Receivers see an EventMessage (memberlist
+// nodes: their delegate's NotifyMsg).
+func (n *Node) Broadcast(now time.Time, payload []byte) error {
+	n.clock(now)
+	n.fire()
+	limit := n.cfg.PacketSize - n.cfg.PacketOverhead - compoundHeader - compoundPerPart - 1
+	switch {
+	case len(payload) == 0:
+		return fmt.Errorf("swim: empty user broadcast (memberlist drops them)")
+	case len(payload) > limit:
+		return fmt.Errorf("swim: user broadcast of %d bytes, more than the %d a gossip packet holds", len(payload), limit)
+	}
+	n.broadcast("", &wire.User{Payload: clone(payload)}, doneNone)
+	return nil
+}
+
 // SendReliable sends a user message to addr over a stream.
 func (n *Node) SendReliable(now time.Time, to netip.AddrPort, payload []byte) (StreamID, error) {
 	n.clock(now)

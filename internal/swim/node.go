@@ -249,6 +249,9 @@ func (n *Node) NumMembers() int { return n.members.len() }
 // NumAlive counts members, ourselves included, that are alive or suspect.
 func (n *Node) NumAlive() int { return n.members.counts[StateAlive] + n.members.counts[StateSuspect] }
 
+// QueuedBroadcasts is how many broadcasts wait in the gossip queue.
+func (n *Node) QueuedBroadcasts() int { return n.queue.len() }
+
 // Members appends a snapshot of every entry, in probe order.
 func (n *Node) Members(dst []Member) []Member {
 	for _, nameID := range n.members.order {

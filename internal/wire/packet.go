@@ -99,8 +99,10 @@ type Packet struct {
 	Compressed     bool // the payload inside the CRC frame was compressed
 	Compound       int  // parts of the outermost compound; 0 for a single message
 	// Messages holds every message, compounds and compression flattened,
-	// in wire order.
+	// in wire order; Sizes holds the length of each as encoded (inflated,
+	// if it came compressed).
 	Messages []Message
+	Sizes    []int
 	// Truncated counts compound parts cut off by the end of the packet;
 	// PartErrors holds parts that failed to decode. memberlist drops such
 	// parts and processes the rest; so may the caller.
@@ -196,7 +198,35 @@ func (p *Packet) decodePayload(b []byte, limit, depth int) error {
 			return err
 		}
 		p.Messages = append(p.Messages, m)
+		p.Sizes = append(p.Sizes, len(b))
 		return nil
+	}
+}
+
+// WalkPayload calls fn with the type and length of each message in a
+// plain payload (a message or a compound, not compressed), as a sender
+// counts its traffic. It stops at the first malformed part.
+func WalkPayload(payload []byte, fn func(t MsgType, size int)) {
+	if len(payload) == 0 {
+		return
+	}
+	if MsgType(payload[0]) != CompoundMsg {
+		fn(MsgType(payload[0]), len(payload))
+		return
+	}
+	b := payload[1:]
+	if len(b) < 1 || len(b) < 1+2*int(b[0]) {
+		return
+	}
+	n := int(b[0])
+	lengths, rest := b[1:1+2*n], b[1+2*n:]
+	for i := range n {
+		l := int(binary.BigEndian.Uint16(lengths[2*i:]))
+		if l == 0 || l > len(rest) {
+			return
+		}
+		fn(MsgType(rest[0]), l)
+		rest = rest[l:]
 	}
 }
 
