@@ -102,3 +102,30 @@ func TestEventsMessagesAndMeta(t *testing.T) {
 		t.Errorf("events dropped: got %d, want 0", s.EventsDropped)
 	}
 }
+
+// Node.Broadcast is a user broadcast without a Delegate of one's own:
+// every other member's Delegate receives it, the sender's does not.
+func TestBroadcast(t *testing.T) {
+	recs := []*recorder{{}, {}, {}}
+	var nodes []*Node
+	for i, r := range recs {
+		nodes = append(nodes, start(t, fmt.Sprintf("n%d", i), func(c *Config) { c.Delegate = r }))
+	}
+	join(t, nodes[1], nodes[0])
+	join(t, nodes[2], nodes[0])
+	waitFor(t, "cluster converges", sees(nodes, "n0", "n1", "n2"))
+	if err := nodes[2].Broadcast([]byte("news")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "n0 receives", recs[0].has("news"))
+	waitFor(t, "n1 receives", recs[1].has("news"))
+	if recs[2].has("news")() == nil {
+		t.Error("the sender received its own broadcast")
+	}
+	if err := nodes[0].Broadcast(nil); err == nil {
+		t.Error("empty broadcast: got nil error")
+	}
+	if err := nodes[0].Broadcast(make([]byte, nodes[0].cfg.UDPBufferSize)); err == nil {
+		t.Error("broadcast larger than a packet: got nil error")
+	}
+}

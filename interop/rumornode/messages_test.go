@@ -60,7 +60,7 @@ func eventually(t *testing.T, what string, cond func() error) {
 }
 
 // TestMessagesMetaAndState: user messages (best effort and reliable), user
-// broadcasts, metadata updates and push-pull user state cross between
+// broadcasts (a Delegate's and Node.Broadcast's), metadata updates and push-pull user state cross between
 // rumor and memberlist in both directions.
 func TestMessagesMetaAndState(t *testing.T) {
 	mb := &inbox{meta: []byte("ml v1"), state: []byte("ml state")}
@@ -106,7 +106,10 @@ func TestMessagesMetaAndState(t *testing.T) {
 	rb.mu.Lock()
 	rb.pending = append(rb.pending, []byte("r broadcast"))
 	rb.mu.Unlock()
-	for _, m := range []string{"r best effort", "r reliable", "r broadcast"} {
+	if err := r.Broadcast([]byte("r queued broadcast")); err != nil { // rumor's own queue
+		t.Fatal(err)
+	}
+	for _, m := range []string{"r best effort", "r reliable", "r broadcast", "r queued broadcast"} {
 		eventually(t, m, mb.has(got, m))
 	}
 	// memberlist → rumor
