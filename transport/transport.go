@@ -130,7 +130,9 @@ func Listen(cfg Config) (*Net, error) {
 		tcp:     tcp,
 		addr:    netip.AddrPortFrom(cfg.Bind.Addr(), udp.LocalAddr().(*net.UDPAddr).AddrPort().Port()),
 		packets: NewQueue(cfg.PacketQueue),
-		streams: make(chan net.Conn, cfg.MaxStreams),
+		// The consumer hands each stream to a goroutine at once: a few
+		// slots absorb a burst; MaxStreams bounds those open.
+		streams: make(chan net.Conn, min(cfg.MaxStreams, 16)),
 	}
 	r, err := newReceiver(t)
 	if err != nil {
@@ -276,7 +278,7 @@ func (t *Net) accept() {
 		sc := &stream{TCPConn: c, release: func() { t.open.Add(-1) }}
 		select {
 		case t.streams <- sc:
-		default: // cannot happen: the queue holds MaxStreams and so many are open at most
+		default: // the consumer is that far behind: as over the limit
 			sc.Close()
 			t.streamsRejected.Add(1)
 		}

@@ -184,5 +184,10 @@ func (q *queue) takeN(dst [][]byte, overhead, limit, parts, transmitLimit int, r
 	for i := len(again) - 1; i >= 0; i-- {
 		q.insert(again[i])
 	}
+	if q.count == 0 {
+		// Empty again: let the tiers' maps go, sized for the last burst (a
+		// join's full view), rather than hold them while idle.
+		*q = queue{nextID: q.nextID}
+	}
 	return dst
 }
