@@ -63,9 +63,10 @@ func eventOf(ev swim.Event, now time.Time) (Event, bool) {
 }
 
 // Delegate lets the application take part in gossip. Its methods are
-// called on the node's event loop: they must return quickly, and may call
-// the Node's read methods (Members, LocalNode) but not wait on it (Join,
-// Leave, UpdateNode).
+// called on the node's event loop, one at a time: they must return
+// quickly, and may call the Node's snapshot methods (Members, NumMembers,
+// LocalNode, HealthScore) but none that waits on the loop (Join, Leave,
+// UpdateNode, Member, Stats, Broadcast, the Send methods).
 type Delegate interface {
 	// NotifyMsg receives a user message (best effort or reliable) or a
 	// user broadcast. msg is the receiver's to keep.
