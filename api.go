@@ -135,11 +135,13 @@ func (n *Node) SendReliable(ctx context.Context, to Member, msg []byte) error {
 	return nil
 }
 
-// Broadcast queues msg for gossip to every member, rumor and memberlist
-// nodes alike, where the Delegate's NotifyMsg receives it. Like
-// memberlist's user broadcasts it is sent a bounded number of times
-// (RetransmitMult·⌈log10(N+1)⌉) and reaches each member with high
-// probability, not certainty; use SendReliable for one that must arrive.
+// Broadcast queues msg for gossip, as memberlist's user broadcasts: it
+// rides on gossip packets to random members, RetransmitMult·⌈log10(N+1)⌉
+// sends in all, and receivers (rumor and memberlist nodes alike, through
+// their Delegate's NotifyMsg) do not pass it on. It reaches every member
+// of a small cluster with high probability, and in a large one only about
+// that many; to reach each member, send to each (SendReliable), or relay
+// on receipt with an ID to drop repeats, as Serf does with its events.
 // msg must fit a gossip packet: at most UDPBufferSize less about 10 bytes.
 func (n *Node) Broadcast(msg []byte) error {
 	var err error

@@ -347,6 +347,9 @@ func (n *Node) loop() {
 				n.handlePacket(p)
 				batch[i] = nil
 			}
+			if cap(batch) > 64 {
+				batch = nil // a burst passed: do not keep its room
+			}
 		case c := <-streams:
 			// Each on its own goroutine: reading it may take TCPTimeout.
 			// The transport bounds how many are open.
@@ -416,8 +419,9 @@ func (n *Node) flush(timer *time.Timer) {
 			continue
 		}
 		n.sendBuf = b
-		n.traffic.sent(p.Payload, len(b))
-		_ = n.tr.WriteTo(b, p.To) // best effort, as UDP
+		if n.tr.WriteTo(b, p.To) == nil { // best effort, as UDP
+			n.traffic.sent(p.Payload, len(b))
+		}
 	}
 	for _, s := range n.out.Streams {
 		// Only the dialer writes the label header.

@@ -18,7 +18,7 @@ const DefaultPort = 7946
 func resolveSeeds(ctx context.Context, seeds []string, defaultPort uint16) (addrs []netip.AddrPort, errs []error) {
 	for _, seed := range seeds {
 		s := seed
-		if i := strings.LastIndexByte(s, '/'); i >= 0 {
+		if i := strings.IndexByte(s, '/'); i >= 0 {
 			s = s[i+1:] // the name part is a hint memberlist uses; the address decides
 		}
 		host, port, err := splitSeed(s, defaultPort)

@@ -14,9 +14,24 @@ type Queue struct {
 	ready chan struct{} // holds a token while items is not empty
 }
 
+// DefaultQueueLimit is the bound of a Queue made without NewQueue:
+// memberlist's HandoffQueueDepth.
+const DefaultQueueLimit = 1024
+
 // NewQueue returns a queue that holds at most limit packets (at least 1).
+// A zero Queue is ready to use, with DefaultQueueLimit.
 func NewQueue(limit int) *Queue {
 	return &Queue{max: max(limit, 1), ready: make(chan struct{}, 1)}
+}
+
+// init makes a zero Queue usable; q.mu is held.
+func (q *Queue) init() {
+	if q.ready == nil {
+		q.ready = make(chan struct{}, 1)
+		if q.max <= 0 {
+			q.max = DefaultQueueLimit
+		}
+	}
 }
 
 // Push adds p, or reports false if the queue is full: p is then dropped,
@@ -24,6 +39,7 @@ func NewQueue(limit int) *Queue {
 func (q *Queue) Push(p *Packet) bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	q.init()
 	if len(q.items) >= q.max {
 		return false
 	}
@@ -38,13 +54,19 @@ func (q *Queue) Push(p *Packet) bool {
 }
 
 // Ready receives when packets may be waiting: take them with Take.
-func (q *Queue) Ready() <-chan struct{} { return q.ready }
+func (q *Queue) Ready() <-chan struct{} {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.init()
+	return q.ready
+}
 
 // Take appends every queued packet to dst, oldest first, and empties the
 // queue.
 func (q *Queue) Take(dst []*Packet) []*Packet {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	q.init()
 	dst = append(dst, q.items...)
 	clear(q.items)
 	if cap(q.items) > 64 {

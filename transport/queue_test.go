@@ -62,3 +62,22 @@ func TestQueueConcurrent(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// A zero Queue works, with the default bound.
+func TestQueueZeroValue(t *testing.T) {
+	var q Queue
+	if !q.Push(&Packet{Data: []byte{1}}) {
+		t.Fatal("zero Queue refused a packet")
+	}
+	select {
+	case <-q.Ready():
+	default:
+		t.Fatal("zero Queue did not signal Ready")
+	}
+	for range DefaultQueueLimit {
+		q.Push(&Packet{})
+	}
+	if got := q.Len(); got != DefaultQueueLimit {
+		t.Errorf("zero Queue holds %d, want its bound %d", got, DefaultQueueLimit)
+	}
+}

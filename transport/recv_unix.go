@@ -5,6 +5,7 @@ package transport
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"strconv"
 	"sync"
@@ -69,9 +70,25 @@ func sockaddrPort(sa syscall.Sockaddr) netip.AddrPort {
 	case *syscall.SockaddrInet6:
 		ip := netip.AddrFrom16(a.Addr).Unmap()
 		if a.ZoneId != 0 && ip.Is6() {
-			ip = ip.WithZone(strconv.Itoa(int(a.ZoneId)))
+			ip = ip.WithZone(zoneName(int(a.ZoneId)))
 		}
 		return netip.AddrPortFrom(ip, uint16(a.Port))
 	}
 	return netip.AddrPort{}
+}
+
+// zoneNames caches interface names by index, as package net does: a
+// link-local sender reads fe80::1%eth0, as users write it, not %2.
+var zoneNames sync.Map // int → string
+
+func zoneName(index int) string {
+	if name, ok := zoneNames.Load(index); ok {
+		return name.(string)
+	}
+	name := strconv.Itoa(index)
+	if ifi, err := net.InterfaceByIndex(index); err == nil {
+		name = ifi.Name
+	}
+	zoneNames.Store(index, name)
+	return name
 }

@@ -35,7 +35,8 @@ type Transport interface {
 	LocalAddr() netip.AddrPort
 	Packets() *Queue
 	Streams() <-chan net.Conn
-	// WriteTo sends one datagram, best effort.
+	// WriteTo sends one datagram, best effort, from LocalAddr: peers
+	// answer pings to the address a ping came from.
 	WriteTo(b []byte, to netip.AddrPort) error
 	// DialStream opens a stream to another node's transport.
 	DialStream(ctx context.Context, to netip.AddrPort) (net.Conn, error)
@@ -130,9 +131,7 @@ func Listen(cfg Config) (*Net, error) {
 		tcp:     tcp,
 		addr:    netip.AddrPortFrom(cfg.Bind.Addr(), udp.LocalAddr().(*net.UDPAddr).AddrPort().Port()),
 		packets: NewQueue(cfg.PacketQueue),
-		// The consumer hands each stream to a goroutine at once: a few
-		// slots absorb a burst; MaxStreams bounds those open.
-		streams: make(chan net.Conn, min(cfg.MaxStreams, 16)),
+		streams: make(chan net.Conn, cfg.MaxStreams),
 	}
 	r, err := newReceiver(t)
 	if err != nil {
@@ -278,7 +277,7 @@ func (t *Net) accept() {
 		sc := &stream{TCPConn: c, release: func() { t.open.Add(-1) }}
 		select {
 		case t.streams <- sc:
-		default: // the consumer is that far behind: as over the limit
+		default: // cannot happen: the queue holds MaxStreams and so many are open at most
 			sc.Close()
 			t.streamsRejected.Add(1)
 		}

@@ -134,11 +134,10 @@ func (n *Node) SendPacket(now time.Time, to netip.AddrPort, payload []byte) erro
 	return nil
 }
 
-// Broadcast queues a user message for gossip to every member. It rides
-// along with membership news, RetransmitMult·⌈log10(N+1)⌉ times, as
-// memberlist's user broadcasts do: each member gets it with high
-// probability, not certainty. Receivers see an EventMessage (memberlist
-// nodes: their delegate's NotifyMsg).
+// Broadcast queues a user message for gossip. It rides along with
+// membership news, RetransmitMult·⌈log10(N+1)⌉ sends in all, as
+// memberlist's user broadcasts do; receivers see an EventMessage
+// (memberlist nodes: their delegate's NotifyMsg) and do not pass it on.
 func (n *Node) Broadcast(now time.Time, payload []byte) error {
 	n.clock(now)
 	n.fire()

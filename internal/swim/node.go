@@ -33,7 +33,7 @@ type Node struct {
 	// wakes only to probe); gossipAt keeps its phase for when it rearms.
 	gossipIdle bool
 	gossipAt   int64
-	synced     int64 // when a push-pull last merged, either way
+	synced     int64 // when a push-pull, either way, last merged a member's full state
 	aware      awareness
 	timers     timers
 

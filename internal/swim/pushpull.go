@@ -112,7 +112,6 @@ func (n *Node) mergeRemote(pp *wire.PushPull, join bool) error {
 	if pp.UserState != nil && n.cfg.App != nil {
 		n.cfg.App.MergeRemoteState(pp.UserState, join)
 	}
-	n.synced = n.now
 	return nil
 }
 
@@ -180,8 +179,12 @@ func (n *Node) HandleStream(now time.Time, from netip.AddrPort, m wire.Message) 
 		// memberlist answers with its state before merging; answering after
 		// tells the peer what it taught us, including our refutation if it
 		// held us dead (which is how two healed partitions meet).
-		_ = n.mergeRemote(m, m.Join) // a bad merge is counted; the peer still gets our state
-		return n.localState(m.Join)  // memberlist echoes the join flag
+		// A bad merge is counted; the peer still gets our state. Serving a
+		// join is no full sync: a joiner's state is not the cluster's.
+		if n.mergeRemote(m, m.Join) == nil && !m.Join {
+			n.synced = n.now
+		}
+		return n.localState(m.Join) // memberlist echoes the join flag
 	case *wire.Ping:
 		if m.Node != "" && m.Node != n.cfg.Name {
 			n.drop(DropPingNotForUs)
@@ -214,7 +217,9 @@ func (n *Node) StreamDone(now time.Time, id StreamID, reply wire.Message, err er
 	case StreamPushPull:
 		if err == nil {
 			refutes := n.counters.Refutes
-			err = n.onPushPullReply(reply, ps.join != 0)
+			if err = n.onPushPullReply(reply, ps.join != 0); err == nil {
+				n.synced = n.now
+			}
 			if n.counters.Refutes != refutes {
 				// The peer held us dead or suspect: tell it first, directly.
 				n.sendPacket(ps.to, n.selfAlive().AppendTo(nil), false)

@@ -98,7 +98,8 @@ func (n *Node) recheck() {
 		return
 	}
 	n.rechecking, n.recheckSeq, n.recheckAddr = true, n.nextSeq(), addr
-	n.sendMsg(addr, n.ping(n.recheckSeq, name))
+	// Alone: no gossip spent on an address that is probably dead.
+	n.sendPacket(addr, n.ping(n.recheckSeq, name).AppendTo(nil), false)
 }
 
 // onRecheckAck handles the answer of a member we hold dead.

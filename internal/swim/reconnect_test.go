@@ -25,6 +25,9 @@ func TestRecheckRecentlyDead(t *testing.T) {
 			for _, s := range messages(t, o) {
 				if p, ok := s.msg.(*wire.Ping); ok && s.to == to && p.Node == "m3" {
 					pings++
+					if s.dp.Compound != 0 {
+						t.Errorf("recheck ping in a compound of %d: want it alone, no gossip to the dead", s.dp.Compound)
+					}
 				}
 			}
 			for _, s := range o.Streams {
