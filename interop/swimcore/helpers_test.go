@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"net"
 	"net/netip"
 	"os"
@@ -436,46 +435,9 @@ func (c *cluster) gone(name string, state rumor.State) error {
 	return nil
 }
 
-// mlTable asks memberlist node n for its member table the way a peer does,
-// with a push-pull (carrying no nodes, which merges nothing), and returns
-// its entries by name. Unlike Members() it shows suspect, dead and left
-// entries and incarnations, without reading memberlist's memory.
+// mlTable is memberlist node n's member table (oracle.Table).
 func mlTable(n *mlNode) (map[string]mlwire.PushNodeState, error) {
-	var req bytes.Buffer
-	req.WriteByte(mlwire.TypePushPull)
-	var h msgpack.MsgpackHandle
-	if err := msgpack.NewEncoder(&req, &h).Encode(&mlwire.PushPullHeader{}); err != nil {
-		return nil, err
-	}
-	conn, err := net.DialTimeout("tcp", n.addr().String(), time.Second)
-	if err != nil {
-		return nil, err
-	}
-	defer conn.Close()
-	_ = conn.SetDeadline(time.Now().Add(2 * time.Second))
-	if _, err := conn.Write(req.Bytes()); err != nil {
-		return nil, err
-	}
-	reply, err := io.ReadAll(conn) // memberlist closes the stream after merging
-	if err != nil {
-		return nil, err
-	}
-	res, err := oracle.DecodeStream(reply, false, "", nil)
-	if err != nil {
-		return nil, err
-	}
-	table := map[string]mlwire.PushNodeState{}
-	for _, m := range res.Messages {
-		if m.Kind != "push-node-state" {
-			continue
-		}
-		table[m.Fields["Name"].(string)] = mlwire.PushNodeState{
-			Name:        m.Fields["Name"].(string),
-			Incarnation: uint32(m.Fields["Incarnation"].(uint64)),
-			State:       mlwire.NodeStateType(m.Fields["State"].(int64)),
-		}
-	}
-	return table, nil
+	return oracle.Table(n.addr().String())
 }
 
 // sendPacket sends one memberlist message, encoded by go-msgpack as
