@@ -70,6 +70,11 @@ type Config struct {
 	GossipVerifyIncoming, GossipVerifyOutgoing bool
 	// EnableCompression compresses packets (when it helps) and streams.
 	EnableCompression bool
+	// DisableCRC leaves off the CRC frame that gossip packets carry to
+	// peers speaking protocol 5, as memberlist's do (5 bytes each;
+	// receivers take packets with or without it, and UDP's own checksum
+	// still guards them).
+	DisableCRC bool
 
 	// Meta is this node's metadata (at most 512 bytes), given to every
 	// member; UpdateNode changes it.

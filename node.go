@@ -409,7 +409,7 @@ func (n *Node) flush(timer *time.Timer) {
 	n.core.Drain(&n.out)
 	for _, p := range n.out.Packets {
 		opts := n.enc()
-		opts.CRC = p.CRC
+		opts.CRC = p.CRC && !n.cfg.DisableCRC
 		// LZW plus its wrapper makes small messages longer (a ping, an
 		// ack, a lone alive all grow): skip the attempt, as the result
 		// would be dropped anyway.

@@ -3,9 +3,11 @@ package rumor
 import (
 	"errors"
 	"net/netip"
+	"sync"
 	"sync/atomic"
 	"testing"
 
+	"github.com/rumorproject/rumor/internal/wire"
 	"github.com/rumorproject/rumor/transport"
 )
 
@@ -51,5 +53,59 @@ func TestCustomTransport(t *testing.T) {
 	a.Shutdown()
 	if !ct.closed.Load() {
 		t.Error("Shutdown left the transport open")
+	}
+}
+
+// recordingTransport keeps the first byte of every datagram sent.
+type recordingTransport struct {
+	transport.Transport
+	mu    sync.Mutex
+	first []byte
+}
+
+func (r *recordingTransport) WriteTo(b []byte, to netip.AddrPort) error {
+	r.mu.Lock()
+	r.first = append(r.first, b[0])
+	r.mu.Unlock()
+	return r.Transport.WriteTo(b, to)
+}
+
+func (r *recordingTransport) crcFrames() (crc, all int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, b := range r.first {
+		if wire.MsgType(b) == wire.HasCRCMsg {
+			crc++
+		}
+	}
+	return crc, len(r.first)
+}
+
+// Gossip packets carry a CRC frame, as memberlist's, unless DisableCRC.
+func TestDisableCRC(t *testing.T) {
+	record := func(disable bool) *recordingTransport {
+		tr, err := transport.Listen(transport.Config{Bind: netip.MustParseAddrPort("127.0.0.1:0")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rt := &recordingTransport{Transport: tr}
+		a := start(t, "a", func(c *Config) { c.Transport, c.DisableCRC = rt, disable })
+		got := &recorder{}
+		b := start(t, "b", func(c *Config) { c.Delegate = got })
+		join(t, a, b)
+		// A user broadcast goes out in gossip packets only.
+		if err := a.Broadcast([]byte("x")); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "b gets a's gossip", got.has("x"))
+		a.Shutdown()
+		b.Shutdown()
+		return rt
+	}
+	if crc, all := record(false).crcFrames(); crc == 0 {
+		t.Errorf("default: %d of %d packets with a CRC frame, want the gossip ones", crc, all)
+	}
+	if crc, all := record(true).crcFrames(); crc != 0 {
+		t.Errorf("DisableCRC: %d of %d packets with a CRC frame, want none", crc, all)
 	}
 }
