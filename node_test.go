@@ -2,8 +2,10 @@ package rumor
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -212,3 +214,49 @@ type syncBuf struct {
 
 func (s *syncBuf) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
 func (s *syncBuf) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+// Shutdown returns promptly, even with a stream in flight and a join
+// waiting on an unreachable seed, and frees the port for a new node.
+func TestShutdownReleasesPort(t *testing.T) {
+	a := start(t, "a", nil)
+	port := a.Addr().Port()
+	// A join to a seed that takes the connection and never answers keeps
+	// a stream waiting.
+	mute, err := net.Listen("tcp", "127.0.0.1:0") // never accepts: the kernel's backlog does
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mute.Close()
+	joining := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		_, err := a.Join(ctx, []string{mute.Addr().String()})
+		joining <- err
+	}()
+	waitFor(t, "join stream open", func() error {
+		if a.Stats().StreamsOut == 0 {
+			return errors.New("no stream yet")
+		}
+		return nil
+	})
+	done := make(chan struct{})
+	go func() { a.Shutdown(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Shutdown did not return within 5 s")
+	}
+	select {
+	case err := <-joining:
+		if err == nil {
+			t.Error("Join during Shutdown: got nil error")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Join did not return within 5 s of Shutdown")
+	}
+	b := start(t, "b", func(c *Config) { c.BindPort = int(port) })
+	if b.Addr().Port() != port {
+		t.Errorf("new node on %v, want the freed port %d", b.Addr(), port)
+	}
+}
