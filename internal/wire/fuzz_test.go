@@ -77,6 +77,9 @@ func FuzzDecodePacket(f *testing.F) {
 			}
 			return
 		}
+		if len(p.Sizes) != len(p.Messages) {
+			t.Fatalf("%d sizes for %d messages", len(p.Sizes), len(p.Messages))
+		}
 		if len(p.Messages) == 0 {
 			return // every part failed or was truncated
 		}

@@ -58,3 +58,26 @@ func TestWalkPayloadAndSizes(t *testing.T) {
 	WalkPayload([]byte{byte(CompoundMsg), 200}, func(MsgType, int) { t.Error("walked a part of an empty table") })
 	WalkPayload(nil, func(MsgType, int) { t.Error("walked an empty payload") })
 }
+
+// FuzzWalkPayload: walking any bytes never panics, and the parts it
+// reports fit inside the payload.
+func FuzzWalkPayload(f *testing.F) {
+	compound, _ := AppendCompoundMessages(nil, []Message{&Ping{SeqNo: 1, Node: "a"}, &Ack{SeqNo: 1}})
+	f.Add(compound)
+	f.Add((&Alive{Incarnation: 1, Node: "n", Addr: []byte{127, 0, 0, 1}, Port: 1}).AppendTo(nil))
+	f.Add([]byte{byte(CompoundMsg), 3, 0, 1})
+	f.Add([]byte{byte(CompoundMsg)})
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		total := 0
+		WalkPayload(b, func(mt MsgType, size int) {
+			if size <= 0 {
+				t.Fatalf("part of size %d", size)
+			}
+			total += size
+		})
+		if total > len(b) {
+			t.Fatalf("parts total %d bytes in a payload of %d", total, len(b))
+		}
+	})
+}
