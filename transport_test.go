@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/rumorproject/rumor/internal/wire"
 	"github.com/rumorproject/rumor/transport"
@@ -89,9 +90,11 @@ func TestDisableCRC(t *testing.T) {
 			t.Fatal(err)
 		}
 		rt := &recordingTransport{Transport: tr}
-		a := start(t, "a", func(c *Config) { c.Transport, c.DisableCRC = rt, disable })
+		// Rare probes: acks and pings, which carry no CRC frame, must not
+		// take the broadcasts' sends before a gossip round does.
+		a := start(t, "a", func(c *Config) { c.Transport, c.DisableCRC, c.ProbeInterval = rt, disable, time.Minute })
 		got := &recorder{}
-		b := start(t, "b", func(c *Config) { c.Delegate = got })
+		b := start(t, "b", func(c *Config) { c.Delegate, c.ProbeInterval = got, time.Minute })
 		join(t, a, b)
 		// A user broadcast goes out in gossip packets only.
 		if err := a.Broadcast([]byte("x")); err != nil {
