@@ -21,9 +21,10 @@ type Stats struct {
 	// queue was full) or that were too long, and streams over the limit.
 	PacketsDropped, PacketsTooLarge, StreamsRejected uint64
 
-	// Datagrams and their bytes on the wire, envelope included. Streams
-	// counts those opened (push-pulls, TCP probes, reliable sends), and
-	// PushPulls the full-state exchanges this node started.
+	// Datagrams and their bytes on the wire, envelope included.
+	// StreamsOut counts the streams this node opened (push-pulls, TCP
+	// probes, reliable sends); PushPulls the full-state exchanges it
+	// started, and PushPullsFailed those that did not complete.
 	PacketsIn, PacketsOut, BytesIn, BytesOut uint64
 	StreamsOut, PushPulls, PushPullsFailed   uint64
 	// Messages in datagrams, each part of a compound on its own, and their
