@@ -16,7 +16,7 @@ const (
 	// the ping to the ack.
 	SampleProbeRTT SampleKind = iota + 1
 	// SamplePushPull: a full-state exchange this node started ended;
-	// Duration is from dialing to the merged reply, Err why it failed.
+	// Duration is from dialing to the reply read, Err why it failed.
 	SamplePushPull
 )
 
