@@ -475,12 +475,6 @@ func (n *Node) flush(timer *time.Timer) {
 	if changed || int64(n.core.Health()) != n.health.Load() {
 		n.publish()
 	}
-	// A join or a merge can bring a burst of events; the buffers go back
-	// to the core on the next Drain, so let a large one go rather than
-	// keep it for the node's life.
-	if cap(n.out.Events) > 8 {
-		n.out.Events = nil
-	}
 	if t, ok := n.core.NextDeadline(); ok {
 		timer.Reset(max(time.Until(t), 0))
 	}

@@ -15,13 +15,22 @@ type Output struct {
 	Events  []Event
 }
 
-// Reset empties o, keeping its capacity.
+// Reset empties o, keeping its capacity, except an event buffer grown by a
+// burst (a join, a merge), which it lets go rather than hold for the
+// node's life.
 func (o *Output) Reset() {
 	clear(o.Packets)
 	clear(o.Streams)
 	clear(o.Events)
 	o.Packets, o.Streams, o.Events = o.Packets[:0], o.Streams[:0], o.Events[:0]
+	if cap(o.Events) > maxKeptEvents {
+		o.Events = nil
+	}
 }
+
+// maxKeptEvents bounds the event buffer Reset keeps: a flush usually has
+// none to a few.
+const maxKeptEvents = 8
 
 // Packet is a datagram to send. Payload is one encoded message or a
 // compound; the driver adds compression, CRC (when CRC is set: the

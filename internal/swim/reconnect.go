@@ -1,6 +1,9 @@
 package swim
 
-import "net/netip"
+import (
+	"math"
+	"net/netip"
+)
 
 // maxReconnect bounds the dead members remembered for reconnecting.
 const maxReconnect = 128
@@ -47,18 +50,25 @@ func (n *Node) tryReconnect() {
 		return
 	}
 	var candidates []netip.AddrPort
+	n.eachDead(math.MinInt64, func(_ string, addr netip.AddrPort) { candidates = append(candidates, addr) })
+	if len(candidates) > 0 {
+		n.pushPullWith(candidates[n.rng.IntN(len(candidates))], false, 0)
+	}
+}
+
+// eachDead calls fn for each member held dead since since or later: those
+// in the table, then those reaped from it since (remembered for
+// reconnecting) and not back.
+func (n *Node) eachDead(since int64, fn func(name string, addr netip.AddrPort)) {
 	for _, nameID := range n.members.order {
-		if e := &n.members.entries[nameID]; e.state == StateDead {
-			candidates = append(candidates, e.id.addr)
+		if e := &n.members.entries[nameID]; e.state == StateDead && e.changed >= since {
+			fn(e.id.name, e.id.addr)
 		}
 	}
 	for _, g := range n.reconnect {
-		if e := n.lookup(g.name); e == nil {
-			candidates = append(candidates, g.addr)
+		if g.at >= since && n.lookup(g.name) == nil {
+			fn(g.name, g.addr)
 		}
-	}
-	if len(candidates) > 0 {
-		n.pushPullWith(candidates[n.rng.IntN(len(candidates))], false, 0)
 	}
 }
 
@@ -73,27 +83,16 @@ const recheckWindow = 4
 // member really dead costs each node a few pings.
 func (n *Node) recheck() {
 	n.rechecking = false
-	window := recheckWindow * int64(n.cfg.ReconnectInterval)
 	var name string
 	var addr netip.AddrPort
 	seen := 0
-	consider := func(nm string, a netip.AddrPort) {
+	since := n.now - recheckWindow*int64(n.cfg.ReconnectInterval) + 1
+	n.eachDead(since, func(nm string, a netip.AddrPort) {
 		seen++
 		if n.rng.IntN(seen) == 0 { // a uniform pick in one pass
 			name, addr = nm, a
 		}
-	}
-	for _, nameID := range n.members.order {
-		if e := &n.members.entries[nameID]; e.state == StateDead && n.now-e.changed < window {
-			consider(e.id.name, e.id.addr)
-		}
-	}
-	// Reaped from the table since (after GossipToTheDeadTime).
-	for i := len(n.reconnect) - 1; i >= 0 && n.now-n.reconnect[i].at < window; i-- {
-		if g := n.reconnect[i]; n.lookup(g.name) == nil {
-			consider(g.name, g.addr)
-		}
-	}
+	})
 	if seen == 0 {
 		return
 	}
