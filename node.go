@@ -432,7 +432,19 @@ func (n *Node) flush(timer *time.Timer) {
 		n.wg.Add(1)
 		go n.dial(s, b, err)
 	}
+	// Publish the new membership before anything is told of the change:
+	// whoever wakes on an event or a finished Join reads Members() next.
 	changed := false
+	for _, ev := range n.out.Events {
+		switch ev.Kind {
+		case swim.EventJoin, swim.EventLeave, swim.EventFailed, swim.EventUpdate, swim.EventSuspect,
+			swim.EventRecover, swim.EventRefute:
+			changed = true
+		}
+	}
+	if changed || int64(n.core.Health()) != n.health.Load() {
+		n.publish()
+	}
 	now := time.Now()
 	for _, ev := range n.out.Events {
 		if e, ok := eventOf(ev, now); ok {
@@ -467,13 +479,7 @@ func (n *Node) flush(timer *time.Timer) {
 				close(ch)
 			}
 			n.leaveWait = nil
-		case swim.EventJoin, swim.EventLeave, swim.EventFailed, swim.EventUpdate, swim.EventSuspect,
-			swim.EventRecover, swim.EventRefute:
-			changed = true
 		}
-	}
-	if changed || int64(n.core.Health()) != n.health.Load() {
-		n.publish()
 	}
 	if t, ok := n.core.NextDeadline(); ok {
 		timer.Reset(max(time.Until(t), 0))

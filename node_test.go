@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -109,6 +110,37 @@ func TestJoinLeaveCrash(t *testing.T) {
 	}
 	c.Shutdown()
 	waitFor(t, "c's leave seen", sees([]*Node{a}, "a"))
+}
+
+// TestMembersBeforeNews: when Join returns, or an event arrives, Members
+// already shows it; the classic example prints the members right after
+// Join, and an event handler reads Members.
+func TestMembersBeforeNews(t *testing.T) {
+	seed := start(t, "seed", nil)
+	lists := func(n *Node, name string) bool {
+		return slices.ContainsFunc(n.Members(), func(m Member) bool { return m.Name == name })
+	}
+	for i := range 20 {
+		events := make(chan Event, 64)
+		n := start(t, fmt.Sprintf("n%d", i), func(c *Config) { c.Events = events })
+		unlisted := make(chan bool, 1)
+		go func() {
+			for ev := range events {
+				if ev.Kind == EventJoin && ev.Member.Name == "seed" {
+					unlisted <- !lists(n, "seed")
+				}
+			}
+		}()
+		join(t, n, seed)
+		if !lists(n, "seed") {
+			t.Fatalf("right after Join, %s does not list seed", n.cfg.Name)
+		}
+		if <-unlisted {
+			t.Fatalf("%s: join of seed reported before Members listed it", n.cfg.Name)
+		}
+		n.Shutdown()
+		close(events)
+	}
 }
 
 // TestEncryptionAndLabels: nodes with the same key and label form a
