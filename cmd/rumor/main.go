@@ -34,6 +34,19 @@ const (
 
 // cli is the kong root: one field per top-level command.
 type cli struct {
+	Agent   agentCmd   `cmd:"" help:"Run an agent: a cluster member with an HTTP API, metrics and a dashboard."`
+	Demo    demoCmd    `cmd:"" help:"Start a local cluster of agents in this process and print where to watch it."`
+	Inspect inspectCmd `cmd:"" help:"Show the member table of any memberlist or rumor cluster without joining it."`
+
+	Members   membersCmd   `cmd:"" group:"Client" help:"List an agent's members."`
+	Join      joinCmd      `cmd:"" group:"Client" help:"Tell an agent to join seeds."`
+	Leave     leaveCmd     `cmd:"" group:"Client" help:"Tell an agent to leave the cluster gracefully."`
+	Broadcast broadcastCmd `cmd:"" group:"Client" help:"Send a message to every member."`
+	Send      sendCmd      `cmd:"" group:"Client" help:"Send a message to one member, reliably."`
+	Events    eventsCmd    `cmd:"" group:"Client" help:"Follow an agent's event stream."`
+	Tags      tagsCmd      `cmd:"" group:"Client" help:"Change an agent's tags."`
+	Keys      keysCmd      `cmd:"" group:"Client" help:"Manage an agent's encryption keys."`
+
 	Version versionCmd `cmd:"" help:"Print the version, the memberlist protocol versions spoken, and the Go version."`
 	Wire    wireCmd    `cmd:"" help:"Work with memberlist wire bytes."`
 	Sim     simCmd     `cmd:"" help:"Simulate a cluster on a virtual clock and report what a scenario measures."`
