@@ -59,6 +59,21 @@ func (n *Node) Stats() Stats {
 	return s
 }
 
+// AllMembers returns the whole member table, this node included: unlike
+// Members, it lists dead and left members too, for as long as they are
+// kept (GossipToTheDeadTime).
+func (n *Node) AllMembers() []Member {
+	var ms []swim.Member
+	if err := n.call(func(time.Time) { ms = n.core.Members(nil) }); err != nil {
+		return nil
+	}
+	out := make([]Member, len(ms))
+	for i, m := range ms {
+		out[i] = memberOf(m)
+	}
+	return out
+}
+
 // Member returns this node's entry for name, in any state (dead and left
 // members are kept for a while), and whether there is one.
 func (n *Node) Member(name string) (Member, bool) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"slices"
 	"strings"
@@ -110,6 +111,15 @@ func TestJoinLeaveCrash(t *testing.T) {
 	}
 	c.Shutdown()
 	waitFor(t, "c's leave seen", sees([]*Node{a}, "a"))
+
+	// Members lists the live; AllMembers keeps the dead and the left.
+	states := map[string]State{}
+	for _, m := range a.AllMembers() {
+		states[m.Name] = m.State
+	}
+	if want := map[string]State{"a": StateAlive, "b": StateDead, "c": StateLeft}; !maps.Equal(states, want) {
+		t.Errorf("AllMembers: %v, want %v", states, want)
+	}
 }
 
 // TestMembersBeforeNews: when Join returns, or an event arrives, Members

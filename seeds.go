@@ -68,3 +68,12 @@ func splitSeed(s string, defaultPort uint16) (host string, port uint16, err erro
 	}
 	return h, uint16(v), nil
 }
+
+// ResolveSeeds turns seeds into addresses as Join does: "host:port",
+// "host" (defaultPort), a bare or bracketed IPv6 address, or
+// "name/host:port"; a host name stands for every address it resolves to.
+// The error joins the reasons of seeds that gave no address.
+func ResolveSeeds(ctx context.Context, seeds []string, defaultPort uint16) ([]netip.AddrPort, error) {
+	addrs, errs := resolveSeeds(ctx, seeds, defaultPort)
+	return addrs, errors.Join(errs...)
+}

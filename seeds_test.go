@@ -29,13 +29,13 @@ func TestResolveSeeds(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	for _, tc := range tests {
-		addrs, errs := resolveSeeds(ctx, []string{tc.seed}, DefaultPort)
+		addrs, err := ResolveSeeds(ctx, []string{tc.seed}, DefaultPort)
 		got := fmt.Sprint(addrs)
-		if len(errs) > 0 {
+		if err != nil {
 			got = "error"
 		}
 		if got != tc.want {
-			t.Errorf("resolveSeeds(%q) = %s (%v), want %s", tc.seed, got, errs, tc.want)
+			t.Errorf("ResolveSeeds(%q) = %s (%v), want %s", tc.seed, got, err, tc.want)
 		}
 	}
 	// localhost resolves through the system's resolver (/etc/hosts).
