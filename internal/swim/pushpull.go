@@ -180,8 +180,10 @@ func (n *Node) HandleStream(now time.Time, from netip.AddrPort, m wire.Message) 
 		// tells the peer what it taught us, including our refutation if it
 		// held us dead (which is how two healed partitions meet).
 		// A bad merge is counted; the peer still gets our state. Serving a
-		// join is no full sync: a joiner's state is not the cluster's.
-		if n.mergeRemote(m, m.Join) == nil && !m.Join {
+		// join is no full sync: a joiner's state is not the cluster's; nor
+		// is an empty push-pull (rumor inspect's, which must not hold off
+		// this node's own push-pulls however often it looks).
+		if n.mergeRemote(m, m.Join) == nil && !m.Join && len(m.Nodes) > 0 {
 			n.synced = n.now
 		}
 		return n.localState(m.Join) // memberlist echoes the join flag

@@ -269,9 +269,14 @@ func TestPushPullAfterSync(t *testing.T) {
 	if reply := h.n.HandleStream(h.now, h.addr("m2"), &wire.PushPull{Nodes: []wire.PushNodeState{h.pushState("m2", 1, wire.StateAlive)}}); reply == nil {
 		t.Fatal("no reply to a push-pull")
 	}
-	// Serving a joiner 2 s later is no sync: it does not postpone the next.
+	// Serving a joiner 2 s later is no sync: it does not postpone the next;
+	// nor is an empty push-pull (rumor inspect's) 3 s later.
 	got := pushPulls(received.Add(2 * time.Second))
 	h.n.HandleStream(h.now, h.addr("m9"), &wire.PushPull{Join: true, Nodes: []wire.PushNodeState{h.pushState("m9", 1, wire.StateAlive)}})
+	got = append(got, pushPulls(received.Add(3*time.Second))...)
+	if reply := h.n.HandleStream(h.now, netip.MustParseAddrPort("127.0.0.9:9"), &wire.PushPull{}); reply == nil {
+		t.Fatal("no reply to an empty push-pull")
+	}
 	got = append(got, pushPulls(received.Add(15*time.Second))...)
 	want := received.Add(10 * time.Second).Sub(epoch)
 	if len(got) != 1 || got[0] != want {
