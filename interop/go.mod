@@ -1,6 +1,6 @@
 module github.com/rumorproject/rumor/interop
 
-go 1.26
+go 1.26.0
 
 require (
 	github.com/hashicorp/go-msgpack/v2 v2.1.5
@@ -18,7 +18,7 @@ require (
 	github.com/miekg/dns v1.1.73 // indirect
 	github.com/sean-/seed v0.0.0-20170313163322-e2103e2c3529 // indirect
 	golang.org/x/net v0.57.0 // indirect
-	golang.org/x/sys v0.47.0 // indirect
+	golang.org/x/sys v0.48.0 // indirect
 )
 
 // The root module is required through a local replace so that interop code
