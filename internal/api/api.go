@@ -16,6 +16,9 @@ const (
 	StateLeft    = "left"
 )
 
+// States lists every member state, for filters (GET /v1/members?state=).
+var States = []string{StateAlive, StateSuspect, StateDead, StateLeft}
+
 // Member is one entry of a node's member table.
 type Member struct {
 	Name        string            `json:"name"`
@@ -62,8 +65,27 @@ const (
 	EventMessage   = "message"   // a payload sent to this member alone
 )
 
+// EventTypes lists every Event.Type, for filters (GET /v1/events?types=);
+// add a new kind here too, or filtering on it is refused.
+var EventTypes = []string{
+	EventJoin, EventLeave, EventDead, EventUpdate, EventSuspect,
+	EventAlive, EventRefute, EventBroadcast, EventMessage,
+}
+
+// EventLost is the SSE event the server sends instead of events a
+// resuming client asked for but the agent no longer retains; its data is
+// a Lost. It is never an Event.Type on the agent's side.
+const EventLost = "lost"
+
+// Lost is the data of an SSE "lost" event: events with IDs above After
+// were dropped before this client could read them.
+type Lost struct {
+	After uint64 `json:"after"`
+}
+
 // Event is one entry of the event stream. ID increases by one per event
-// on an agent; a client resumes after the last ID it saw.
+// on an agent, and across its restarts (it starts from the start time in
+// microseconds); a client resumes after the last ID it saw.
 type Event struct {
 	ID     uint64    `json:"id"`
 	Type   string    `json:"type"`
