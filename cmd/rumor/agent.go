@@ -1,8 +1,23 @@
 package main
 
 import (
+	"context"
+	"encoding/base64"
 	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
 	"time"
+
+	"github.com/rumorproject/rumor/internal/agent"
+	"github.com/rumorproject/rumor/internal/dashboard"
+	"github.com/rumorproject/rumor/internal/httpapi"
+	"github.com/rumorproject/rumor/internal/metrics"
 )
 
 // agentCmd runs a long-lived member of a cluster with an HTTP API.
@@ -26,4 +41,103 @@ type agentCmd struct {
 	LogFormat     string            `env:"RUMOR_LOG_FORMAT" enum:"text,json" default:"text" help:"text or json (default: ${default})."`
 }
 
-func (c *agentCmd) Run(e *env) error { return errors.New("not yet") }
+// leaveTimeout bounds the graceful leave at SIGINT or SIGTERM.
+const leaveTimeout = 10 * time.Second
+
+func (c *agentCmd) Run(e *env) error {
+	log, err := newLogger(e.stderr, c.LogLevel, c.LogFormat)
+	if err != nil {
+		return err
+	}
+	var keys [][]byte
+	if c.EncryptKey != "" {
+		k, err := base64.StdEncoding.DecodeString(c.EncryptKey)
+		if err != nil {
+			return usagef("--encrypt-key: not base64: %v", err)
+		}
+		keys = append(keys, k)
+	}
+	m := metrics.New()
+	a, err := agent.Start(agent.Config{
+		Name: c.Name, Profile: c.Profile, BindAddr: c.BindAddr, BindPort: c.BindPort,
+		AdvertiseAddr: c.AdvertiseAddr, Label: c.Label, Tags: c.Tag,
+		Seeds: c.Join, JoinDNS: c.JoinDNS, RetryJoin: c.RetryJoin, RetryMax: c.RetryMax,
+		Keys: keys, KeyringFile: c.KeyringFile, Logger: log, OnSample: m.Observe,
+	})
+	if err != nil {
+		if _, ok := errors.AsType[*agent.ConfigError](err); ok {
+			return usagef("%v", err)
+		}
+		return err
+	}
+	defer a.Shutdown()
+	m.Attach(a.Node().Stats)
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var httpURL string
+	if c.HTTPAddr != "" {
+		srv, addr, err := serveHTTP(ctx, c.HTTPAddr, httpapi.New(a, httpapi.Options{
+			Token: c.HTTPToken, Metrics: m.Handler(), Dashboard: dashboard.Handler(), Logger: log,
+		}), log)
+		if err != nil {
+			return err
+		}
+		defer srv.Close()
+		httpURL = "http://" + addr
+	}
+	log.Info("agent started", "name", a.Name(), "gossip", a.Node().Addr().String(), "http", httpURL)
+
+	joined := make(chan struct{})
+	go func() {
+		defer close(joined)
+		_ = a.JoinSeeds(ctx) // logs its own outcome
+	}()
+	<-ctx.Done()
+	<-joined
+	log.Info("leaving the cluster")
+	lctx, cancel := context.WithTimeout(context.Background(), leaveTimeout)
+	defer cancel()
+	if err := a.Leave(lctx); err != nil {
+		log.Warn("leave not confirmed", "err", err)
+	}
+	return nil
+}
+
+// serveHTTP listens on addr and serves h until ctx ends; the returned
+// address is the one bound (addr may ask for port 0). Open event streams
+// end with ctx, so that closing the server does not wait on them.
+func serveHTTP(ctx context.Context, addr string, h http.Handler, log *slog.Logger) (*http.Server, string, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, "", fmt.Errorf("http: %w", err)
+	}
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		BaseContext:       func(net.Listener) context.Context { return ctx },
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+	}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("http server stopped", "err", err)
+		}
+	}()
+	return srv, ln.Addr().String(), nil
+}
+
+// newLogger writes records of level and up to w as text or JSON.
+func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, usagef("--log-level %q: want debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "text", "":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, usagef("--log-format %q: want text or json", format)
+}

@@ -1,11 +1,263 @@
 package main
 
-import "errors"
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"os/signal"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/rumorproject/rumor"
+	"github.com/rumorproject/rumor/internal/agent"
+	"github.com/rumorproject/rumor/internal/api"
+	"github.com/rumorproject/rumor/internal/dashboard"
+	"github.com/rumorproject/rumor/internal/httpapi"
+	"github.com/rumorproject/rumor/internal/metrics"
+	"github.com/rumorproject/rumor/transport"
+)
 
 // demoCmd starts a local cluster of agents in this process.
 type demoCmd struct {
-	Nodes int  `default:"5" placeholder:"N" help:"How many agents to start (default: ${default})."`
-	Chaos bool `help:"Now and then crash, pause or restart a node, to watch failure detection."`
+	Nodes    int    `default:"5" placeholder:"N" help:"How many agents to start, 2 to 64 (default: ${default})."`
+	Chaos    bool   `help:"Now and then crash and restart, or silence, a node (never n1, which serves the dashboard), to watch failure detection."`
+	HTTPAddr string `name:"http-addr" default:"127.0.0.1:7947" placeholder:"HOST:PORT" help:"Where n1 serves the API and dashboard; a free port is used if this one is taken (default: ${default})."`
+	LogLevel string `enum:"debug,info,warn,error" default:"warn" help:"Log level of the agents' logs on stderr (default: ${default})."`
 }
 
-func (c *demoCmd) Run(e *env) error { return errors.New("not yet") }
+// demoNode is one agent of the demo and what it needs to restart.
+type demoNode struct {
+	name     string
+	port     int    // gossip port, kept across restarts
+	httpAddr string // API address, kept across restarts
+	a        atomic.Pointer[agent.Agent]
+	srv      *http.Server
+	gate     *gate
+}
+
+type demo struct {
+	nodes []*demoNode
+	log   *slog.Logger
+	out   *lockedWriter
+}
+
+func (c *demoCmd) Run(e *env) error {
+	if c.Nodes < 2 || c.Nodes > 64 {
+		return usagef("--nodes %d: want 2 to 64", c.Nodes)
+	}
+	log, err := newLogger(e.stderr, c.LogLevel, "text")
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	d := &demo{log: log, out: &lockedWriter{w: e.stdout}}
+	defer d.stopAll()
+	for i := range c.Nodes {
+		n := &demoNode{name: fmt.Sprintf("n%d", i+1), httpAddr: "127.0.0.1:0"}
+		if i == 0 {
+			n.httpAddr = c.HTTPAddr
+		}
+		d.nodes = append(d.nodes, n)
+		if err := d.start(ctx, n); err != nil && i == 0 && n.httpAddr != "127.0.0.1:0" {
+			log.Warn("dashboard address taken; using a free port", "addr", n.httpAddr, "err", err)
+			n.httpAddr = "127.0.0.1:0"
+			err = d.start(ctx, n)
+			if err != nil {
+				return err
+			}
+		} else if err != nil {
+			return err
+		}
+	}
+	dash := "http://" + d.nodes[0].httpAddr + "/"
+	d.out.printf("rumor demo: %d agents on 127.0.0.1 (profile local)\n\n  dashboard  %s\n\n", c.Nodes, dash)
+	for _, n := range d.nodes {
+		d.out.printf("  %-4s gossip %-21s api http://%s\n", n.name, n.a.Load().Node().Addr(), n.httpAddr)
+	}
+	n1 := d.nodes[0].httpAddr
+	d.out.printf(`
+Try, in another terminal:
+  go run ./cmd/rumor members --http-addr %[1]s
+  go run ./cmd/rumor events --http-addr %[1]s
+  go run ./cmd/rumor broadcast --http-addr %[1]s "hello, cluster"
+  go run ./cmd/rumor send --http-addr %[1]s n2 "just for you"
+  go run ./cmd/rumor inspect %[2]s
+  curl -s http://%[1]s/v1/members
+  curl -s http://%[1]s/metrics | grep ^rumor_
+Ctrl-C stops the demo: every agent leaves, then exits.
+`, n1, d.nodes[0].a.Load().Node().Addr())
+	if c.Chaos {
+		d.out.printf("Chaos is on: now and then a node crashes (and restarts) or goes silent.\n")
+		go d.chaos(ctx)
+	}
+	<-ctx.Done()
+	d.out.printf("\nstopping: every agent leaves the cluster\n")
+	return nil
+}
+
+// start (re)starts node n and joins it to n1.
+func (d *demo) start(ctx context.Context, n *demoNode) error {
+	n.gate = &gate{}
+	m := metrics.New()
+	a, err := agent.Start(agent.Config{
+		Name: n.name, Profile: "local", BindAddr: "127.0.0.1", BindPort: n.port,
+		Tags:   map[string]string{"demo": "true", "zone": fmt.Sprintf("z%d", slices.Index(d.nodes, n)%3+1)},
+		Logger: d.log.With("node", n.name), OnSample: m.Observe,
+		Tune: func(c *rumor.Config) {
+			tr, err := transport.Listen(transport.Config{Bind: netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(n.port))})
+			if err == nil {
+				c.Transport = &gatedTransport{Transport: tr, gate: n.gate}
+			}
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("demo: start %s: %w", n.name, err)
+	}
+	m.Attach(a.Node().Stats)
+	n.port = int(a.Node().Addr().Port())
+	var b httpapi.Backend = a
+	if n == d.nodes[0] {
+		b = viewing{a, d}
+	}
+	srv, addr, err := serveHTTP(ctx, n.httpAddr, httpapi.New(b, httpapi.Options{Dashboard: dashboard.Handler(), Metrics: m.Handler(), Logger: d.log}), d.log)
+	if err != nil {
+		a.Shutdown()
+		return fmt.Errorf("demo: %s: %w", n.name, err)
+	}
+	n.srv, n.httpAddr = srv, addr
+	n.a.Store(a)
+	if n != d.nodes[0] {
+		seed := d.nodes[0].a.Load().Node().Addr().String()
+		jctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		if _, err := a.Join(jctx, []string{seed}); err != nil {
+			d.log.Warn("join failed", "node", n.name, "err", err)
+		}
+	}
+	return nil
+}
+
+// crash stops a node without a leave.
+func (d *demo) crash(n *demoNode) {
+	if a := n.a.Swap(nil); a != nil {
+		n.srv.Close()
+		a.Shutdown()
+	}
+}
+
+// stopAll has every agent leave, together, then stops them.
+func (d *demo) stopAll() {
+	var wg sync.WaitGroup
+	for _, n := range d.nodes {
+		if a := n.a.Load(); a != nil {
+			wg.Go(func() {
+				ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+				defer cancel()
+				_ = a.Leave(ctx)
+			})
+		}
+	}
+	wg.Wait()
+	for _, n := range d.nodes {
+		d.crash(n)
+	}
+}
+
+// chaos crashes and restarts, or silences, a random node other than n1
+// every 10 to 20 seconds.
+func (d *demo) chaos(ctx context.Context) {
+	for {
+		t := time.NewTimer(time.Duration(10+rand.IntN(10)) * time.Second)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		n := d.nodes[1+rand.IntN(len(d.nodes)-1)]
+		if n.a.Load() == nil {
+			continue // still down from an earlier crash
+		}
+		if rand.IntN(2) == 0 {
+			d.out.printf("chaos: %s crashes; it restarts in 20s\n", n.name)
+			d.crash(n)
+			time.AfterFunc(20*time.Second, func() {
+				if ctx.Err() != nil {
+					return
+				}
+				if err := d.start(ctx, n); err != nil {
+					d.log.Warn("restart failed", "node", n.name, "err", err)
+					return
+				}
+				d.out.printf("chaos: %s restarted\n", n.name)
+			})
+		} else {
+			d.out.printf("chaos: %s goes silent for 8s (as if paused); watch it turn suspect, then refute\n", n.name)
+			n.gate.silent.Store(true)
+			time.AfterFunc(8*time.Second, func() { n.gate.silent.Store(false) })
+		}
+	}
+}
+
+// viewing is n1's backend in the demo: it also serves every node's view.
+type viewing struct {
+	*agent.Agent
+	d *demo
+}
+
+func (v viewing) Views() []api.View {
+	var out []api.View
+	for _, n := range v.d.nodes {
+		if a := n.a.Load(); a != nil {
+			out = append(out, api.View{Node: n.name, HTTP: n.httpAddr, Members: a.Members()})
+		}
+	}
+	return out
+}
+
+// gate silences a node: while set, it sends nothing.
+type gate struct{ silent atomic.Bool }
+
+type gatedTransport struct {
+	transport.Transport
+	gate *gate
+}
+
+var errSilenced = errors.New("demo: node silenced")
+
+func (g *gatedTransport) WriteTo(b []byte, to netip.AddrPort) error {
+	if g.gate.silent.Load() {
+		return errSilenced
+	}
+	return g.Transport.WriteTo(b, to)
+}
+
+func (g *gatedTransport) DialStream(ctx context.Context, to netip.AddrPort) (net.Conn, error) {
+	if g.gate.silent.Load() {
+		return nil, errSilenced
+	}
+	return g.Transport.DialStream(ctx, to)
+}
+
+// lockedWriter serializes the demo's output lines.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) printf(format string, args ...any) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	fmt.Fprintf(l.w, format, args...)
+}

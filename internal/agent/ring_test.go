@@ -1,0 +1,48 @@
+package agent
+
+import (
+	"testing"
+	"time"
+
+	"github.com/rumorproject/rumor/internal/api"
+)
+
+func TestRing(t *testing.T) {
+	start := time.Unix(1000, 0)
+	base := uint64(start.UnixMicro())
+	r := newRing(4, start)
+	evs, lost, wake := r.since(0, 10)
+	if len(evs) != 0 || lost {
+		t.Fatalf("empty ring: %v, lost %v", evs, lost)
+	}
+	for i := range 6 {
+		if ev := r.add(api.Event{Type: "join", From: string(rune('a' + i))}); ev.ID != base+uint64(i) {
+			t.Fatalf("event %d numbered %d, want %d", i, ev.ID, base+uint64(i))
+		}
+	}
+	select {
+	case <-wake:
+	default:
+		t.Fatal("add did not wake the reader")
+	}
+	// A new client (after 0) gets what is held, and has lost nothing.
+	evs, lost, _ = r.since(0, 10)
+	if lost || len(evs) != 4 || evs[0].ID != base+2 || evs[3].ID != base+5 || evs[0].From != "c" {
+		t.Fatalf("since(0) after 6 adds in 4 slots: %+v lost %v; want the last 4", evs, lost)
+	}
+	// A client that saw the first event has lost the second.
+	if evs, lost, _ = r.since(base, 10); !lost || len(evs) != 4 {
+		t.Fatalf("since(first) = %d events, lost %v; want 4 and lost", len(evs), lost)
+	}
+	evs, lost, _ = r.since(base+3, 1)
+	if lost || len(evs) != 1 || evs[0].ID != base+4 {
+		t.Fatalf("since(base+3, max 1) = %+v lost %v; want event base+4", evs, lost)
+	}
+	// After a restart, IDs keep growing: a client resuming with an ID of
+	// the earlier run is told it lost events and gets the new ones.
+	r2 := newRing(4, start.Add(time.Second))
+	r2.add(api.Event{Type: "join"})
+	if evs, lost, _ = r2.since(base+5, 10); !lost || len(evs) != 1 || evs[0].ID <= base+5 {
+		t.Fatalf("resuming across a restart: %+v lost %v; want the new event and lost", evs, lost)
+	}
+}
