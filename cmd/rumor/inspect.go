@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"maps"
 	"net"
 	"os"
 	"slices"
@@ -15,11 +14,9 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
-	"unicode"
 
 	"github.com/rumorproject/rumor/internal/api"
 	"github.com/rumorproject/rumor/internal/inspect"
-	"github.com/rumorproject/rumor/internal/tags"
 	"github.com/rumorproject/rumor/internal/wire"
 )
 
@@ -141,43 +138,8 @@ func writeInspectTable(w io.Writer, members []api.Member) error {
 	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tADDRESS\tSTATE\tINCARNATION\tTAGS")
 	for _, m := range inspectSorted(members) {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", inspectCell(m.Name, " "), net.JoinHostPort(m.Addr, strconv.Itoa(int(m.Port))),
-			m.State, m.Incarnation, inspectTagsCell(m))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", quoteCell(m.Name, " "), net.JoinHostPort(m.Addr, strconv.Itoa(int(m.Port))),
+			m.State, m.Incarnation, memberTags(m))
 	}
 	return tw.Flush()
-}
-
-// inspectMetaShown bounds how much of metadata that is not tags is shown.
-const inspectMetaShown = 32
-
-// inspectTagsCell shows a member's tags as k=v sorted by key, or its metadata
-// quoted (and cut short) when that holds no tags.
-func inspectTagsCell(m api.Member) string {
-	if t, err := tags.Decode(m.Meta); err == nil && t != nil {
-		kv := make([]string, 0, len(t))
-		for _, k := range slices.Sorted(maps.Keys(t)) {
-			v := t[k]
-			if v != "" { // an empty value shows as "k=", as Serf prints it
-				v = inspectCell(v, ", ")
-			}
-			kv = append(kv, inspectCell(k, ",= ")+"="+v)
-		}
-		return strings.Join(kv, ",")
-	}
-	if len(m.Meta) == 0 {
-		return ""
-	}
-	if len(m.Meta) > inspectMetaShown {
-		return strconv.Quote(string(m.Meta[:inspectMetaShown])) + "..."
-	}
-	return strconv.Quote(string(m.Meta))
-}
-
-// inspectCell quotes s when it would be ambiguous in a table cell: empty, or
-// holding a quote, a control or non-printing character, or one of special.
-func inspectCell(s, special string) string {
-	if s == "" || strings.ContainsAny(s, special+`"`) || strings.ContainsFunc(s, func(r rune) bool { return !unicode.IsPrint(r) }) {
-		return strconv.Quote(s)
-	}
-	return s
 }
