@@ -183,17 +183,9 @@ type broadcastCmd struct {
 }
 
 func (c *broadcastCmd) Run(e *env) error {
-	payload, err := messagePayload(c.Message, e.stdin)
-	if err != nil {
-		return err
-	}
-	cl, err := c.agentClient()
-	if err != nil {
-		return err
-	}
-	ctx, cancel := clientContext(clientTimeout)
-	defer cancel()
-	return agentError(cl.Broadcast(ctx, payload))
+	return c.sendMessage(e, c.Message, func(ctx context.Context, cl *client.Client, payload []byte) error {
+		return cl.Broadcast(ctx, payload)
+	})
 }
 
 // sendCmd sends a message to one member, reliably.
@@ -204,17 +196,24 @@ type sendCmd struct {
 }
 
 func (c *sendCmd) Run(e *env) error {
-	payload, err := messagePayload(c.Message, e.stdin)
+	return c.sendMessage(e, c.Message, func(ctx context.Context, cl *client.Client, payload []byte) error {
+		return cl.Send(ctx, c.Node, payload)
+	})
+}
+
+// sendMessage reads the message argument and hands it to send.
+func (f *clientFlags) sendMessage(e *env, message string, send func(context.Context, *client.Client, []byte) error) error {
+	payload, err := messagePayload(message, e.stdin)
 	if err != nil {
 		return err
 	}
-	cl, err := c.agentClient()
+	cl, err := f.agentClient()
 	if err != nil {
 		return err
 	}
 	ctx, cancel := clientContext(clientTimeout)
 	defer cancel()
-	return agentError(cl.Send(ctx, c.Node, payload))
+	return agentError(send(ctx, cl, payload))
 }
 
 // messagePayload is the message argument's bytes, or standard input's
