@@ -35,11 +35,14 @@ type agentCmd struct {
 	KeyringFile   string            `env:"RUMOR_KEYRING_FILE" type:"path" placeholder:"FILE" help:"JSON array of base64 keys, primary first (Serf's format); key changes made through the API are written back."`
 	Label         string            `env:"RUMOR_LABEL" placeholder:"LABEL" help:"Cluster label: nodes only talk to nodes with the same label."`
 	Tag           map[string]string `env:"RUMOR_TAG" placeholder:"KEY=VALUE" mapsep:"," help:"Tag carried in the node's metadata; repeatable."`
-	HTTPAddr      string            `name:"http-addr" env:"RUMOR_HTTP_ADDR" default:"127.0.0.1:7947" placeholder:"HOST:PORT" help:"Where to serve the HTTP API, metrics and dashboard; empty disables it (default: ${default})."`
+	HTTPAddr      string            `name:"http-addr" env:"RUMOR_HTTP_ADDR" default:"127.0.0.1:7947" placeholder:"HOST:PORT" help:"Where to serve the HTTP API, metrics and dashboard; empty disables it; if the default is taken, a free port is used (default: ${default})."`
 	HTTPToken     string            `name:"http-token" env:"RUMOR_HTTP_TOKEN" placeholder:"TOKEN" help:"Require Authorization: Bearer TOKEN on the HTTP API (all but /v1/health)."`
 	LogLevel      string            `env:"RUMOR_LOG_LEVEL" enum:"debug,info,warn,error" default:"info" help:"debug, info, warn or error (default: ${default})."`
 	LogFormat     string            `env:"RUMOR_LOG_FORMAT" enum:"text,json" default:"text" help:"text or json (default: ${default})."`
 }
+
+// defaultHTTPAddr is --http-addr's default.
+const defaultHTTPAddr = "127.0.0.1:7947"
 
 // leaveTimeout bounds the graceful leave at SIGINT or SIGTERM.
 const leaveTimeout = 10 * time.Second
@@ -77,11 +80,16 @@ func (c *agentCmd) Run(e *env) error {
 	defer stop()
 	var httpURL string
 	if c.HTTPAddr != "" {
-		srv, addr, err := serveHTTP(ctx, c.HTTPAddr, httpapi.New(a, httpapi.Options{
-			Token: c.HTTPToken, Metrics: m.Handler(), Dashboard: dashboard.Handler(), Logger: log,
-		}), log)
+		h := httpapi.New(a, httpapi.Options{Token: c.HTTPToken, Metrics: m.Handler(), Dashboard: dashboard.Handler(), Logger: log})
+		srv, addr, err := serveHTTP(ctx, c.HTTPAddr, h, log)
+		if err != nil && c.HTTPAddr == defaultHTTPAddr {
+			// A second agent on one machine, started with the defaults:
+			// serve on a free port rather than fail, and say where.
+			log.Warn("the default HTTP address is taken (another agent?); using a free port instead", "addr", c.HTTPAddr, "err", err)
+			srv, addr, err = serveHTTP(ctx, "127.0.0.1:0", h, log)
+		}
 		if err != nil {
-			return err
+			return fmt.Errorf("%w (choose another address with --http-addr)", err)
 		}
 		defer srv.Close()
 		httpURL = "http://" + addr

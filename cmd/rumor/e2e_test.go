@@ -6,12 +6,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -275,5 +277,30 @@ func TestAgentBadFlags(t *testing.T) {
 		if code != exitUsage || errw.Len() == 0 || bytes.Contains(errw.Bytes(), []byte("goroutine")) {
 			t.Errorf("%q: exit %d, stderr %q; want 2 and a message", args, code, errw.String())
 		}
+	}
+}
+
+// TestAgentHTTPAddrTaken: with the default HTTP address taken, a second
+// agent serves on a free port and says so; with another address taken, it
+// exits 1 and says which flag to change.
+func TestAgentHTTPAddrTaken(t *testing.T) {
+	bin := rumorBinary(t)
+	ln, err := net.Listen("tcp", defaultHTTPAddr)
+	if err != nil {
+		t.Skipf("cannot hold %s for the test: %v", defaultHTTPAddr, err)
+	}
+	defer ln.Close()
+	p := startAgentProc(t, "n1", "--http-addr", defaultHTTPAddr)
+	if p.api.Addr() == defaultHTTPAddr || !strings.Contains(p.logged(), "using a free port") {
+		t.Errorf("agent serves at %s; log:\n%s", p.api.Addr(), p.logged())
+	}
+	if _, err := p.api.Health(context.Background()); err != nil {
+		t.Errorf("health on the fallback port: %v", err)
+	}
+
+	cmd := exec.Command(bin, "agent", "--name", "n2", "--bind-addr", "127.0.0.1", "--bind-port", "0", "--http-addr", p.api.Addr())
+	out, err := cmd.CombinedOutput()
+	if code := cmd.ProcessState.ExitCode(); code != 1 || !strings.Contains(string(out), "--http-addr") {
+		t.Errorf("agent on a taken --http-addr: exit %d (%v), output:\n%s", code, err, out)
 	}
 }
