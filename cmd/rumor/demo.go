@@ -46,9 +46,10 @@ type demoNode struct {
 }
 
 type demo struct {
-	nodes []*demoNode
-	log   *slog.Logger
-	out   *lockedWriter
+	nodes     []*demoNode
+	log       *slog.Logger
+	out       *lockedWriter
+	chaosDone chan struct{} // closed when the chaos goroutine ends
 }
 
 func (c *demoCmd) Run(e *env) error {
@@ -61,6 +62,15 @@ func (c *demoCmd) Run(e *env) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	var rng *rand.Rand
+	if c.Chaos {
+		rng = rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
+	}
+	return c.run(ctx, e, log, rng, defaultChaos)
+}
+
+// run is the demo until ctx ends; with rng set, chaos strikes at timing.
+func (c *demoCmd) run(ctx context.Context, e *env, log *slog.Logger, rng *rand.Rand, timing chaosTiming) error {
 	d := &demo{log: log, out: &lockedWriter{w: e.stdout}}
 	defer d.stopAll()
 	for i := range c.Nodes {
@@ -97,9 +107,10 @@ Try, in another terminal:
   curl -s http://%[1]s/metrics | grep ^rumor_
 Ctrl-C stops the demo: every agent leaves, then exits.
 `, n1, d.nodes[0].a.Load().Node().Addr())
-	if c.Chaos {
+	if rng != nil {
 		d.out.printf("Chaos is on: now and then a node crashes (and restarts) or goes silent.\n")
-		go d.chaos(ctx)
+		d.chaosDone = make(chan struct{})
+		go d.chaos(ctx, rng, timing)
 	}
 	<-ctx.Done()
 	d.out.printf("\nstopping: every agent leaves the cluster\n")
@@ -117,7 +128,7 @@ func (d *demo) start(ctx context.Context, n *demoNode) error {
 		Tune: func(c *rumor.Config) {
 			tr, err := transport.Listen(transport.Config{Bind: netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(n.port))})
 			if err == nil {
-				c.Transport = &gatedTransport{Transport: tr, gate: n.gate}
+				c.Transport = newGatedTransport(tr, n.gate)
 			}
 		},
 	})
@@ -135,7 +146,10 @@ func (d *demo) start(ctx context.Context, n *demoNode) error {
 		a.Shutdown()
 		return fmt.Errorf("demo: %s: %w", n.name, err)
 	}
-	n.srv, n.httpAddr = srv, addr
+	n.srv = srv
+	if n.httpAddr != addr { // a restart keeps its address: HTTP handlers read it
+		n.httpAddr = addr
+	}
 	n.a.Store(a)
 	if n != d.nodes[0] {
 		seed := d.nodes[0].a.Load().Node().Addr().String()
@@ -158,6 +172,9 @@ func (d *demo) crash(n *demoNode) {
 
 // stopAll has every agent leave, together, then stops them.
 func (d *demo) stopAll() {
+	if d.chaosDone != nil {
+		<-d.chaosDone // chaos starts and stops nodes too
+	}
 	var wg sync.WaitGroup
 	for _, n := range d.nodes {
 		if a := n.a.Load(); a != nil {
@@ -174,38 +191,80 @@ func (d *demo) stopAll() {
 	}
 }
 
-// chaos crashes and restarts, or silences, a random node other than n1
-// every 10 to 20 seconds.
-func (d *demo) chaos(ctx context.Context) {
+// chaosTiming paces chaos: an action every `every` plus up to `spread`;
+// a crashed node restarts after `down`, a silenced one speaks again after
+// `silent`. With actions > 0, chaos stops acting after that many (tests).
+type chaosTiming struct {
+	every, spread, down, silent time.Duration
+	actions                     int
+}
+
+var defaultChaos = chaosTiming{every: 10 * time.Second, spread: 10 * time.Second, down: 20 * time.Second, silent: 8 * time.Second}
+
+// chaos crashes and restarts, or silences, a random node other than n1,
+// one at a time, until ctx ends. It alone starts and stops nodes once the
+// demo runs.
+func (d *demo) chaos(ctx context.Context, rng *rand.Rand, timing chaosTiming) {
+	defer close(d.chaosDone)
+	type undo struct {
+		at      time.Time
+		n       *demoNode
+		restart bool // else: speak again
+	}
+	var pending []undo
+	busy := func(n *demoNode) bool { return slices.ContainsFunc(pending, func(u undo) bool { return u.n == n }) }
+	pause := func() time.Duration { return timing.every + time.Duration(rng.Int64N(int64(timing.spread)+1)) }
+	next := time.Now().Add(pause())
+	acted := 0
 	for {
-		t := time.NewTimer(time.Duration(10+rand.IntN(10)) * time.Second)
+		wake := next
+		for _, u := range pending {
+			if u.at.Before(wake) {
+				wake = u.at
+			}
+		}
+		t := time.NewTimer(time.Until(wake))
 		select {
 		case <-ctx.Done():
 			t.Stop()
 			return
 		case <-t.C:
 		}
-		n := d.nodes[1+rand.IntN(len(d.nodes)-1)]
-		if n.a.Load() == nil {
-			continue // still down from an earlier crash
+		now := time.Now()
+		pending = slices.DeleteFunc(pending, func(u undo) bool {
+			if u.at.After(now) {
+				return false
+			}
+			if !u.restart {
+				u.n.gate.silent.Store(false)
+				d.out.printf("chaos: %s speaks again\n", u.n.name)
+			} else if err := d.start(ctx, u.n); err != nil {
+				d.log.Warn("restart failed", "node", u.n.name, "err", err)
+			} else {
+				d.out.printf("chaos: %s restarted\n", u.n.name)
+			}
+			return true
+		})
+		if now.Before(next) || (timing.actions > 0 && acted == timing.actions) {
+			if len(pending) == 0 && acted == timing.actions {
+				return
+			}
+			continue
 		}
-		if rand.IntN(2) == 0 {
-			d.out.printf("chaos: %s crashes; it restarts in 20s\n", n.name)
+		next = now.Add(pause())
+		n := d.nodes[1+rng.IntN(len(d.nodes)-1)]
+		if busy(n) {
+			continue
+		}
+		acted++
+		if rng.IntN(2) == 0 {
+			d.out.printf("chaos: %s crashes; it restarts in %v\n", n.name, timing.down)
 			d.crash(n)
-			time.AfterFunc(20*time.Second, func() {
-				if ctx.Err() != nil {
-					return
-				}
-				if err := d.start(ctx, n); err != nil {
-					d.log.Warn("restart failed", "node", n.name, "err", err)
-					return
-				}
-				d.out.printf("chaos: %s restarted\n", n.name)
-			})
+			pending = append(pending, undo{at: now.Add(timing.down), n: n, restart: true})
 		} else {
-			d.out.printf("chaos: %s goes silent for 8s (as if paused); watch it turn suspect, then refute\n", n.name)
+			d.out.printf("chaos: %s goes silent for %v (as if paused); watch it turn suspect, then refute\n", n.name, timing.silent)
 			n.gate.silent.Store(true)
-			time.AfterFunc(8*time.Second, func() { n.gate.silent.Store(false) })
+			pending = append(pending, undo{at: now.Add(timing.silent), n: n})
 		}
 	}
 }
@@ -226,12 +285,51 @@ func (v viewing) Views() []api.View {
 	return out
 }
 
-// gate silences a node: while set, it sends nothing.
+// gate silences a node: while set, it sends nothing and refuses the
+// streams peers open (a TCP ping would otherwise still get its answer).
 type gate struct{ silent atomic.Bool }
 
 type gatedTransport struct {
 	transport.Transport
-	gate *gate
+	gate    *gate
+	streams chan net.Conn
+	done    chan struct{}
+	once    sync.Once
+}
+
+func newGatedTransport(tr transport.Transport, g *gate) *gatedTransport {
+	gt := &gatedTransport{Transport: tr, gate: g, streams: make(chan net.Conn), done: make(chan struct{})}
+	go gt.forwardStreams()
+	return gt
+}
+
+// forwardStreams passes accepted streams on, or closes them while silent,
+// until Close.
+func (g *gatedTransport) forwardStreams() {
+	for {
+		select {
+		case <-g.done:
+			return
+		case c := <-g.Transport.Streams():
+			if g.gate.silent.Load() {
+				c.Close()
+				continue
+			}
+			select {
+			case g.streams <- c:
+			case <-g.done:
+				c.Close()
+				return
+			}
+		}
+	}
+}
+
+func (g *gatedTransport) Streams() <-chan net.Conn { return g.streams }
+
+func (g *gatedTransport) Close() error {
+	g.once.Do(func() { close(g.done) })
+	return g.Transport.Close()
 }
 
 var errSilenced = errors.New("demo: node silenced")
