@@ -154,7 +154,7 @@ func listen(bind netip.AddrPort) (*net.TCPListener, *net.UDPConn, error) {
 	for range 10 {
 		tcp, err := net.ListenTCP("tcp", net.TCPAddrFromAddrPort(bind))
 		if err != nil {
-			return nil, nil, fmt.Errorf("transport: listen tcp %v: %w", bind, err)
+			return nil, nil, fmt.Errorf("transport: %w", err) // net says "listen tcp ADDR: why"
 		}
 		port := tcp.Addr().(*net.TCPAddr).AddrPort().Port()
 		udp, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(ip, port)))
@@ -168,7 +168,7 @@ func listen(bind netip.AddrPort) (*net.TCPListener, *net.UDPConn, error) {
 			break
 		}
 	}
-	return nil, nil, fmt.Errorf("transport: listen udp on %v: %w", bind, lastErr)
+	return nil, nil, fmt.Errorf("transport: %w", lastErr)
 }
 
 // LocalAddr is the bound address, with the port chosen if Bind had 0.

@@ -11,9 +11,12 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
+	"strings"
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rumorproject/rumor/internal/agent"
 	"github.com/rumorproject/rumor/internal/dashboard"
 	"github.com/rumorproject/rumor/internal/httpapi"
@@ -75,6 +78,7 @@ func (c *agentCmd) Run(e *env) error {
 	}
 	defer a.Shutdown()
 	m.Attach(a.Node().Stats)
+	registerRelayMetrics(m, a.RelayStats)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -82,7 +86,7 @@ func (c *agentCmd) Run(e *env) error {
 	if c.HTTPAddr != "" {
 		h := httpapi.New(a, httpapi.Options{Token: c.HTTPToken, Metrics: m.Handler(), Dashboard: dashboard.Handler(), Logger: log})
 		srv, addr, err := serveHTTP(ctx, c.HTTPAddr, h, log)
-		if err != nil && c.HTTPAddr == defaultHTTPAddr {
+		if err != nil && c.HTTPAddr == defaultHTTPAddr && !e.flagGiven("http-addr", "RUMOR_HTTP_ADDR") {
 			// A second agent on one machine, started with the defaults:
 			// serve on a free port rather than fail, and say where.
 			log.Warn("the default HTTP address is taken (another agent?); using a free port instead", "addr", c.HTTPAddr, "err", err)
@@ -91,7 +95,14 @@ func (c *agentCmd) Run(e *env) error {
 		if err != nil {
 			return fmt.Errorf("%w (choose another address with --http-addr)", err)
 		}
-		defer srv.Close()
+		defer func() {
+			// Finish the requests under way (the leave is over by now).
+			sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			if srv.Shutdown(sctx) != nil {
+				srv.Close()
+			}
+		}()
 		httpURL = "http://" + addr
 	}
 	log.Info("agent started", "name", a.Name(), "gossip", a.Node().Addr().String(), "http", httpURL)
@@ -110,6 +121,15 @@ func (c *agentCmd) Run(e *env) error {
 		log.Warn("leave not confirmed", "err", err)
 	}
 	return nil
+}
+
+// flagGiven reports whether --name was on the command line or its
+// environment variable set, as opposed to kong filling in the default.
+func (e *env) flagGiven(name, envVar string) bool {
+	if _, ok := os.LookupEnv(envVar); ok {
+		return true
+	}
+	return slices.ContainsFunc(e.args, func(a string) bool { return a == "--"+name || strings.HasPrefix(a, "--"+name+"=") })
 }
 
 // serveHTTP listens on addr and serves h until ctx ends; the returned
@@ -148,4 +168,24 @@ func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 		return slog.New(slog.NewJSONHandler(w, opts)), nil
 	}
 	return nil, usagef("--log-format %q: want text or json", format)
+}
+
+// registerRelayMetrics exports what the agent's broadcast relay could not
+// do, beside the node's metrics.
+func registerRelayMetrics(m *metrics.Metrics, stats func() agent.RelayStats) {
+	for _, c := range []struct {
+		name, help string
+		value      func(agent.RelayStats) uint64
+	}{
+		{"relay_messages_dropped_total", "User messages from the network the agent dropped: over 64 KiB, malformed, or its queue full.",
+			func(s agent.RelayStats) uint64 { return s.Dropped }},
+		{"relay_sends_failed_total", "Relayed broadcasts and messages whose reliable send failed or timed out.",
+			func(s agent.RelayStats) uint64 { return s.SendsFailed }},
+		{"relay_sends_dropped_total", "Relayed sends dropped because the send queue was full.",
+			func(s agent.RelayStats) uint64 { return s.SendsQueued }},
+	} {
+		m.Registry().MustRegister(prometheus.NewCounterFunc(
+			prometheus.CounterOpts{Namespace: metrics.Namespace, Name: c.name, Help: c.help},
+			func() float64 { return float64(c.value(stats())) }))
+	}
 }

@@ -12,7 +12,9 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -98,15 +100,15 @@ func (c *demoCmd) run(ctx context.Context, e *env, log *slog.Logger, rng *rand.R
 	n1 := d.nodes[0].httpAddr
 	d.out.printf(`
 Try, in another terminal:
-  go run ./cmd/rumor members --http-addr %[1]s
-  go run ./cmd/rumor events --http-addr %[1]s
-  go run ./cmd/rumor broadcast --http-addr %[1]s "hello, cluster"
-  go run ./cmd/rumor send --http-addr %[1]s n2 "just for you"
-  go run ./cmd/rumor inspect %[2]s
+  %[3]s members --http-addr %[1]s
+  %[3]s events --http-addr %[1]s
+  %[3]s broadcast --http-addr %[1]s "hello, cluster"
+  %[3]s send --http-addr %[1]s n2 "just for you"
+  %[3]s inspect %[2]s
   curl -s http://%[1]s/v1/members
   curl -s http://%[1]s/metrics | grep ^rumor_
 Ctrl-C stops the demo: every agent leaves, then exits.
-`, n1, d.nodes[0].a.Load().Node().Addr())
+`, n1, d.nodes[0].a.Load().Node().Addr(), selfCommand())
 	if rng != nil {
 		d.out.printf("Chaos is on: now and then a node crashes (and restarts) or goes silent.\n")
 		d.chaosDone = make(chan struct{})
@@ -124,7 +126,7 @@ func (d *demo) start(ctx context.Context, n *demoNode) error {
 	a, err := agent.Start(agent.Config{
 		Name: n.name, Profile: "local", BindAddr: "127.0.0.1", BindPort: n.port,
 		Tags:   map[string]string{"demo": "true", "zone": fmt.Sprintf("z%d", slices.Index(d.nodes, n)%3+1)},
-		Logger: d.log.With("node", n.name), OnSample: m.Observe,
+		Logger: d.log, OnSample: m.Observe, // the node names itself in its records
 		Tune: func(c *rumor.Config) {
 			tr, err := transport.Listen(transport.Config{Bind: netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(n.port))})
 			if err == nil {
@@ -136,6 +138,7 @@ func (d *demo) start(ctx context.Context, n *demoNode) error {
 		return fmt.Errorf("demo: start %s: %w", n.name, err)
 	}
 	m.Attach(a.Node().Stats)
+	registerRelayMetrics(m, a.RelayStats)
 	n.port = int(a.Node().Addr().Port())
 	var b httpapi.Backend = a
 	if n == d.nodes[0] {
@@ -267,6 +270,15 @@ func (d *demo) chaos(ctx context.Context, rng *rand.Rand, timing chaosTiming) {
 			pending = append(pending, undo{at: now.Add(timing.silent), n: n})
 		}
 	}
+}
+
+// selfCommand is how to run this program again: "go run ./cmd/rumor" when
+// it runs from the go command's build cache, else the name it was run by.
+func selfCommand() string {
+	if strings.Contains(os.Args[0], "go-build") {
+		return "go run ./cmd/rumor"
+	}
+	return filepath.Base(os.Args[0])
 }
 
 // viewing is n1's backend in the demo: it also serves every node's view.

@@ -6,7 +6,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -78,9 +80,14 @@ var startLine = regexp.MustCompile(`msg="agent started" name=\S+ gossip=(\S+) ht
 // waits for its start line.
 func startAgentProc(t *testing.T, name string, args ...string) *agentProc {
 	t.Helper()
-	all := append([]string{"agent", "--name", name, "--bind-addr", "127.0.0.1", "--bind-port", "0",
-		"--http-addr", "127.0.0.1:0", "--profile", "local"}, args...)
-	p := &agentProc{name: name, cmd: exec.Command(rumorBinary(t), all...), done: make(chan struct{})}
+	return startAgentCmd(t, name, append([]string{"agent", "--name", name, "--bind-addr", "127.0.0.1", "--bind-port", "0",
+		"--http-addr", "127.0.0.1:0", "--profile", "local"}, args...))
+}
+
+// startAgentCmd runs rumor with exactly args and waits for the start line.
+func startAgentCmd(t *testing.T, name string, args []string) *agentProc {
+	t.Helper()
+	p := &agentProc{name: name, cmd: exec.Command(rumorBinary(t), args...), done: make(chan struct{})}
 	stderr, err := p.cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -220,6 +227,20 @@ func TestAgentsEndToEnd(t *testing.T) {
 	stop()
 	wg.Wait()
 
+	// Prometheus metrics, the node's and the relay's.
+	resp, err := http.Get("http://" + n1.api.Addr() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{`rumor_members{state="alive"} 3`, "rumor_probes_total", "rumor_probe_rtt_seconds_bucket",
+		"rumor_relay_sends_failed_total 0", `rumor_messages_sent_total{type="`} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+
 	// rumor members --json through the CLI.
 	out.Reset()
 	if code := run([]string{"members", "--json", "--http-addr", n3.api.Addr()}, nil, &out, &errw); code != 0 {
@@ -290,7 +311,8 @@ func TestAgentHTTPAddrTaken(t *testing.T) {
 		t.Skipf("cannot hold %s for the test: %v", defaultHTTPAddr, err)
 	}
 	defer ln.Close()
-	p := startAgentProc(t, "n1", "--http-addr", defaultHTTPAddr)
+	// No --http-addr: the default, which is taken.
+	p := startAgentCmd(t, "n1", []string{"agent", "--name", "n1", "--bind-addr", "127.0.0.1", "--bind-port", "0", "--profile", "local"})
 	if p.api.Addr() == defaultHTTPAddr || !strings.Contains(p.logged(), "using a free port") {
 		t.Errorf("agent serves at %s; log:\n%s", p.api.Addr(), p.logged())
 	}
@@ -298,9 +320,12 @@ func TestAgentHTTPAddrTaken(t *testing.T) {
 		t.Errorf("health on the fallback port: %v", err)
 	}
 
-	cmd := exec.Command(bin, "agent", "--name", "n2", "--bind-addr", "127.0.0.1", "--bind-port", "0", "--http-addr", p.api.Addr())
-	out, err := cmd.CombinedOutput()
-	if code := cmd.ProcessState.ExitCode(); code != 1 || !strings.Contains(string(out), "--http-addr") {
-		t.Errorf("agent on a taken --http-addr: exit %d (%v), output:\n%s", code, err, out)
+	// Given explicitly, a taken address is an error, even the default's.
+	for _, addr := range []string{p.api.Addr(), defaultHTTPAddr} {
+		cmd := exec.Command(bin, "agent", "--name", "n2", "--bind-addr", "127.0.0.1", "--bind-port", "0", "--http-addr", addr)
+		out, err := cmd.CombinedOutput()
+		if code := cmd.ProcessState.ExitCode(); code != 1 || !strings.Contains(string(out), "--http-addr") {
+			t.Errorf("agent on a taken --http-addr %s: exit %d (%v), output:\n%s", addr, code, err, out)
+		}
 	}
 }

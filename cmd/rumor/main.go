@@ -58,6 +58,7 @@ type env struct {
 	stdin  io.Reader
 	stdout io.Writer
 	stderr io.Writer
+	args   []string // the command line, for what kong cannot tell (was a flag given?)
 }
 
 // usageError is an error in how the command was invoked (a bad flag value,
@@ -82,7 +83,7 @@ func main() {
 // the process exit code.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 	var root cli
-	e := &env{stdin: stdin, stdout: stdout, stderr: stderr}
+	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, args: args}
 	parser, err := kong.New(&root,
 		kong.Name("rumor"),
 		kong.Description("rumor: gossip cluster membership, wire compatible with hashicorp/memberlist v0.7.0."),

@@ -21,6 +21,10 @@ import (
 	"github.com/rumorproject/rumor/internal/api"
 )
 
+// eventBytes bounds the payload bytes the event history holds: 4,096
+// events of up to 64 KiB would be 256 MiB.
+const eventBytes = 16 << 20
+
 // Config is what an agent is started with.
 type Config struct {
 	Name          string
@@ -84,9 +88,12 @@ func Start(cfg Config) (*Agent, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	keys, err := loadKeyring(cfg.Keys, cfg.KeyringFile)
+	keys, ignored, err := loadKeyring(cfg.Keys, cfg.KeyringFile)
 	if err != nil {
 		return nil, &ConfigError{err}
+	}
+	if ignored {
+		log.Warn("the keyring file exists: its keys are used and the given encryption key is ignored", "file", cfg.KeyringFile)
 	}
 	meta, err := encodeTags(cfg.Tags)
 	if err != nil {
@@ -104,7 +111,7 @@ func Start(cfg Config) (*Agent, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	a := &Agent{
-		cfg: cfg, log: log, events: newRing(cmp.Or(cfg.EventBuffer, 4096), time.Now()),
+		cfg: cfg, log: log, events: newRing(cmp.Or(cfg.EventBuffer, 4096), eventBytes, time.Now()),
 		ctx: ctx, cancel: cancel, tags: maps.Clone(cfg.Tags), rtt: map[string]time.Duration{},
 	}
 	if a.tags == nil {
@@ -123,7 +130,7 @@ func Start(cfg Config) (*Agent, error) {
 		if _, ok := errors.AsType[*rumor.ConfigError](err); ok {
 			return nil, &ConfigError{err}
 		}
-		return nil, fmt.Errorf("agent: %w", err)
+		return nil, fmt.Errorf("start the node: %w", err)
 	}
 	a.node = node
 	for _, k := range keys[min(1, len(keys)):] {
@@ -133,11 +140,15 @@ func Start(cfg Config) (*Agent, error) {
 			return nil, fmt.Errorf("agent: keyring: %w", err)
 		}
 	}
-	a.wg.Add(2)
+	a.wg.Add(1)
 	go a.pumpMemberEvents(memberEvents)
-	go a.relay.run()
+	a.relay.start()
 	return a, nil
 }
+
+// RelayStats counts the user messages the agent dropped and the relayed
+// sends that failed.
+func (a *Agent) RelayStats() RelayStats { return a.relay.Stats() }
 
 // Node is the agent's rumor node.
 func (a *Agent) Node() *rumor.Node { return a.node }
@@ -155,6 +166,9 @@ func (a *Agent) Shutdown() {
 
 // Leave announces a graceful leave and waits until it has been gossiped.
 func (a *Agent) Leave(ctx context.Context) error {
+	if a.node.LocalNode().State == rumor.StateLeft {
+		return nil // already left: nothing more to announce
+	}
 	if err := a.node.Leave(ctx); err != nil {
 		return fmt.Errorf("agent: %w", err)
 	}

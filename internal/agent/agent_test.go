@@ -155,7 +155,7 @@ func TestBroadcastReachesEveryMember(t *testing.T) {
 	// are idle again.
 	for _, a := range agents {
 		waitFor(t, "relays idle", func() error {
-			if n := len(a.relay.sends); n > 0 {
+			if n := a.relay.inflight.Load(); n > 0 {
 				return fmt.Errorf("%s has %d sends in flight", a.Name(), n)
 			}
 			return nil

@@ -49,7 +49,10 @@ func (a *Agent) Member(name string) (api.Member, bool) {
 // Health is Lifeguard's health score and the latest probe round trips.
 func (a *Agent) Health() api.Health {
 	h := api.Health{Status: "ok", Score: a.node.HealthScore(), Members: a.node.NumMembers(), ProbeRTT: map[string]float64{}}
-	if h.Score > 0 {
+	switch {
+	case a.node.LocalNode().State != rumor.StateAlive:
+		h.Status = "left" // not a member any more: not ready
+	case h.Score > 0:
 		h.Status = "degraded"
 	}
 	a.mu.Lock()
@@ -62,7 +65,11 @@ func (a *Agent) Health() api.Health {
 
 // EventsSince serves the event stream from the agent's history.
 func (a *Agent) EventsSince(after uint64, max int) ([]api.Event, bool, <-chan struct{}) {
-	return a.events.since(after, max)
+	evs, lost, wake := a.events.since(after, max)
+	for i := range evs {
+		evs[i] = textEvent(evs[i]) // not kept: it would hold the payload twice
+	}
+	return evs, lost, wake
 }
 
 // Broadcast delivers payload to every live member: to this agent's own
@@ -88,11 +95,12 @@ func (a *Agent) Send(ctx context.Context, node string, payload []byte) error {
 		a.relay.deliver(api.EventMessage, node, payload)
 		return nil
 	}
-	i := slices.IndexFunc(a.node.Members(), func(m rumor.Member) bool { return m.Name == node })
+	members := a.node.Members()
+	i := slices.IndexFunc(members, func(m rumor.Member) bool { return m.Name == node })
 	if i < 0 {
 		return fmt.Errorf("%w: no live member %q", api.ErrNotFound, node)
 	}
-	m := a.node.Members()[i]
+	m := members[i]
 	msg := payload
 	if isAgent(m.Meta) {
 		var err error

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/rumorproject/rumor"
+	"github.com/rumorproject/rumor/internal/api"
 )
 
 // lookupSRV and lookupIP are the resolver; tests replace them.
@@ -102,15 +103,21 @@ func (a *Agent) selfAddrs() []netip.AddrPort {
 }
 
 // Join joins the given seeds now (POST /v1/join, rumor join).
+// It returns how many answered and, even then, why the others did not; a
+// seed that is no address at all is api.ErrInvalid.
 func (a *Agent) Join(ctx context.Context, seeds []string) (int, error) {
-	n, err := a.node.Join(ctx, seeds)
-	if err != nil && n == 0 {
-		return 0, fmt.Errorf("agent: %w", err)
+	if a.node.LocalNode().State == rumor.StateLeft {
+		return 0, fmt.Errorf("%w: this node has left the cluster; restart the agent to join again", api.ErrInvalid)
 	}
+	port := uint16(cmp.Or(a.node.LocalNode().Addr.Port(), rumor.DefaultPort))
+	if addrs, err := rumor.ResolveSeeds(ctx, seeds, port); len(addrs) == 0 {
+		return 0, fmt.Errorf("%w: no usable seed: %w", api.ErrInvalid, cmp.Or(err, errors.New("none given")))
+	}
+	n, err := a.node.Join(ctx, seeds)
 	if n > 0 {
 		a.logJoined(n)
 	}
-	return n, nil
+	return n, err
 }
 
 // JoinSeeds joins the configured seeds, retrying with backoff (from 1 s,

@@ -12,41 +12,41 @@ import (
 	"slices"
 )
 
-// loadKeyring returns keys followed by those in file (Serf's format: a
-// JSON array of base64 keys, primary first), without repeats. A missing
-// file is no error: it is written at the first key change, or now if
-// keys were given.
-func loadKeyring(keys [][]byte, file string) ([][]byte, error) {
-	out := slices.Clone(keys)
+// loadKeyring returns the keyring to start with. A keyring file, once it
+// exists, wins over keys (as with Serf and Consul): after a rotation made
+// through the API, a restart with the original --encrypt-key must not
+// bring the retired key back as primary. ignored tells that keys were
+// given but the file's were used. A missing file is created from keys.
+func loadKeyring(keys [][]byte, file string) (out [][]byte, ignored bool, err error) {
 	if file == "" {
-		return out, nil
+		return slices.Clone(keys), false, nil
 	}
 	b, err := os.ReadFile(file)
 	if errors.Is(err, fs.ErrNotExist) {
-		if len(out) > 0 {
-			if err := saveKeyring(file, out); err != nil {
-				return nil, err
+		if len(keys) > 0 {
+			if err := saveKeyring(file, keys); err != nil {
+				return nil, false, err
 			}
 		}
-		return out, nil
+		return slices.Clone(keys), false, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("keyring file: %w", err)
+		return nil, false, fmt.Errorf("keyring file: %w", err)
 	}
 	var encoded []string
 	if err := json.Unmarshal(b, &encoded); err != nil {
-		return nil, fmt.Errorf("keyring file %s: want a JSON array of base64 keys: %w", file, err)
+		return nil, false, fmt.Errorf("keyring file %s: want a JSON array of base64 keys: %w", file, err)
 	}
 	for i, s := range encoded {
 		k, err := base64.StdEncoding.DecodeString(s)
 		if err != nil {
-			return nil, fmt.Errorf("keyring file %s: key %d: %w", file, i, err)
+			return nil, false, fmt.Errorf("keyring file %s: key %d: %w", file, i, err)
 		}
 		if !slices.ContainsFunc(out, func(have []byte) bool { return bytes.Equal(have, k) }) {
 			out = append(out, k)
 		}
 	}
-	return out, nil
+	return out, len(keys) > 0, nil
 }
 
 // saveKeyring writes keys to file atomically, readable by its owner only.

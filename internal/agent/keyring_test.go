@@ -50,10 +50,11 @@ func TestKeyringFile(t *testing.T) {
 	}
 	a.Shutdown()
 
-	// A restart reads the keyring from the file alone.
-	b := startAgent(t, "b", func(c *Config) { c.KeyringFile = file })
+	// A restart reads the keyring from the file, even when started with
+	// the key it was first given: the rotation must stick.
+	b := startAgent(t, "b", func(c *Config) { c.Keys, c.KeyringFile = [][]byte{k1}, file })
 	if got := b.Keys(); !slices.Equal(got, []string{b64(k2)}) {
-		t.Errorf("restarted from the file: keys %q, want k2", got)
+		t.Errorf("restarted with the file and the old key: keys %q, want k2 alone", got)
 	}
 	if err := os.WriteFile(file, []byte("not json"), 0o600); err != nil {
 		t.Fatal(err)

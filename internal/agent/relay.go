@@ -3,10 +3,13 @@ package agent
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/binary"
-	"hash/fnv"
+	"fmt"
 	"slices"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rumorproject/rumor"
@@ -35,22 +38,43 @@ import (
 
 const (
 	relayQueue     = 1024             // user messages waiting for the worker
-	sendsInFlight  = 16               // concurrent reliable sends
+	sendQueue      = 4096             // reliable sends waiting for a sender
+	senders        = 16               // concurrent reliable sends
 	sendTimeout    = 10 * time.Second // per reliable send
 	seenCapacity   = 1 << 14          // broadcasts remembered for dedupe
 	maxPayloadSize = 64 << 10         // largest broadcast or message payload
+	// maxMessageSize bounds what the agent accepts from the network: a
+	// payload in its envelope. Larger user messages (memberlist allows
+	// megabytes) are dropped and counted, so that no peer can fill the
+	// agent's memory through the event history.
+	maxMessageSize = maxPayloadSize + 512
 )
 
-// relay is the agent's rumor.Delegate and its user-message worker.
+// relay is the agent's rumor.Delegate, its user-message worker and its
+// senders.
 type relay struct {
-	a     *Agent
-	inbox chan []byte
-	sends chan struct{} // semaphore of sendsInFlight
+	a        *Agent
+	inbox    chan []byte
+	sends    chan outgoing
+	inflight atomic.Int64 // sends queued or being written
 
 	mu       sync.Mutex
 	seen     map[seenKey]struct{}
 	seenFIFO []seenKey // eviction order
-	dropped  uint64    // messages the inbox had no room for
+	stats    RelayStats
+	warned   time.Time // the last drop warning, to rate-limit them
+}
+
+// RelayStats counts what the relay could not do.
+type RelayStats struct {
+	Dropped     uint64 // user messages dropped: queue full, too large, or malformed
+	SendsFailed uint64 // reliable sends that failed or timed out
+	SendsQueued uint64 // sends dropped because the send queue was full
+}
+
+type outgoing struct {
+	to  rumor.Member
+	msg []byte
 }
 
 type seenKey struct {
@@ -59,19 +83,51 @@ type seenKey struct {
 }
 
 func newRelay(a *Agent) *relay {
-	return &relay{a: a, inbox: make(chan []byte, relayQueue), sends: make(chan struct{}, sendsInFlight), seen: map[seenKey]struct{}{}}
+	return &relay{a: a, inbox: make(chan []byte, relayQueue), sends: make(chan outgoing, sendQueue), seen: map[seenKey]struct{}{}}
+}
+
+// start runs the worker and the senders until the agent stops.
+func (r *relay) start() {
+	r.a.wg.Add(1 + senders)
+	go r.run()
+	for range senders {
+		go r.sender()
+	}
+}
+
+// dropped counts a message the relay gave up on, and says so at most once
+// a minute.
+func (r *relay) dropped(why string, counter *uint64) {
+	r.mu.Lock()
+	*counter++
+	warn := time.Since(r.warned) > time.Minute
+	if warn {
+		r.warned = time.Now()
+	}
+	r.mu.Unlock()
+	if warn {
+		r.a.log.Warn("user messages dropped (logged once a minute; see the relay metrics)", "why", why)
+	}
 }
 
 // NotifyMsg runs on the node's event loop: it only hands the message over.
 func (r *relay) NotifyMsg(msg []byte) {
+	if len(msg) > maxMessageSize {
+		r.dropped(fmt.Sprintf("a message of %d bytes, over %d", len(msg), maxMessageSize), &r.stats.Dropped)
+		return
+	}
 	select {
 	case r.inbox <- msg:
 	default:
-		r.mu.Lock()
-		r.dropped++
-		r.mu.Unlock()
-		r.a.log.Warn("user message dropped: the relay queue is full")
+		r.dropped("the relay queue is full", &r.stats.Dropped)
 	}
+}
+
+// Stats returns the relay's counters.
+func (r *relay) Stats() RelayStats {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.stats
 }
 
 func (r *relay) GetBroadcasts(int, int) [][]byte { return nil }
@@ -97,7 +153,7 @@ func (r *relay) receive(msg []byte) {
 	case err == errNotEnvelope:
 		r.deliver(api.EventMessage, "", msg) // a memberlist node's message or broadcast
 	case err != nil:
-		r.a.log.Debug("user message dropped", "err", err)
+		r.dropped(err.Error(), &r.stats.Dropped)
 	case env.kind == kindMessage:
 		r.deliver(api.EventMessage, env.origin, env.payload)
 	case r.firstSight(env.origin, env.id):
@@ -107,7 +163,7 @@ func (r *relay) receive(msg []byte) {
 }
 
 func (r *relay) deliver(typ, from string, payload []byte) {
-	r.a.events.add(textEvent(api.Event{Type: typ, Time: time.Now(), From: from, Payload: payload}))
+	r.a.events.add(api.Event{Type: typ, Time: time.Now(), From: from, Payload: payload})
 }
 
 // firstSight records a broadcast and reports whether it is new.
@@ -138,13 +194,18 @@ func (r *relay) broadcast(payload []byte) {
 }
 
 // forward sends a broadcast on to this agent's fingers and owned members.
+// Only alive agents relay or own: a suspect one may have crashed, and its
+// share would be lost until it is declared dead.
 func (r *relay) forward(env envelope) {
 	self := r.a.node.LocalNode()
 	var agents, others []rumor.Member
 	for _, m := range r.a.node.Members() {
-		if isAgent(m.Meta) {
-			agents = append(agents, m)
-		} else if m.Name != self.Name {
+		switch {
+		case isAgent(m.Meta):
+			if m.State == rumor.StateAlive || m.Name == self.Name {
+				agents = append(agents, m)
+			}
+		case m.Name != self.Name:
 			others = append(others, m)
 		}
 	}
@@ -163,38 +224,43 @@ func (r *relay) forward(env envelope) {
 	}
 }
 
-// send writes msg to m reliably, in the background, a bounded number at a
-// time.
+// send queues msg for a reliable send to m; it never blocks.
 func (r *relay) send(m rumor.Member, msg []byte) {
+	r.inflight.Add(1)
 	select {
-	case r.sends <- struct{}{}:
-	case <-r.a.ctx.Done():
-		return
+	case r.sends <- outgoing{m, msg}:
+	default:
+		r.inflight.Add(-1)
+		r.dropped("the send queue is full", &r.stats.SendsQueued)
 	}
-	r.a.wg.Add(1)
-	go func() {
-		defer r.a.wg.Done()
-		defer func() { <-r.sends }()
-		ctx, cancel := context.WithTimeout(r.a.ctx, sendTimeout)
-		defer cancel()
-		if err := r.a.node.SendReliable(ctx, m, msg); err != nil && r.a.ctx.Err() == nil {
-			r.a.log.Warn("broadcast not delivered", "member", m.Name, "err", err)
+}
+
+// sender writes queued messages, one at a time, until the agent stops.
+func (r *relay) sender() {
+	defer r.a.wg.Done()
+	for {
+		select {
+		case <-r.a.ctx.Done():
+			return
+		case o := <-r.sends:
+			ctx, cancel := context.WithTimeout(r.a.ctx, sendTimeout)
+			err := r.a.node.SendReliable(ctx, o.to, o.msg)
+			cancel()
+			r.inflight.Add(-1)
+			if err != nil && r.a.ctx.Err() == nil {
+				r.mu.Lock()
+				r.stats.SendsFailed++
+				r.mu.Unlock()
+				r.a.log.Debug("relayed message not delivered", "member", o.to.Name, "err", err)
+			}
 		}
-	}()
+	}
 }
 
 // fingers returns the agents at distance 1, 2, 4, ... after self in name
 // order.
 func fingers(agents []rumor.Member, self string) []rumor.Member {
-	slices.SortFunc(agents, func(x, y rumor.Member) int {
-		switch {
-		case x.Name < y.Name:
-			return -1
-		case x.Name > y.Name:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(agents, func(x, y rumor.Member) int { return strings.Compare(x.Name, y.Name) })
 	i := slices.IndexFunc(agents, func(m rumor.Member) bool { return m.Name == self })
 	if i < 0 {
 		return nil
@@ -206,16 +272,14 @@ func fingers(agents []rumor.Member, self string) []rumor.Member {
 	return out
 }
 
-// owner is the agent that ranks highest for member: rendezvous hashing.
+// owner is the agent that ranks highest for member: rendezvous hashing,
+// with SHA-256 so that names differing only in a digit spread evenly.
 func owner(agents []rumor.Member, member string) string {
 	var best string
 	var bestScore uint64
 	for _, a := range agents {
-		h := fnv.New64a()
-		h.Write([]byte(a.Name))
-		h.Write([]byte{0})
-		h.Write([]byte(member))
-		if s := h.Sum64(); best == "" || s > bestScore {
+		sum := sha256.Sum256([]byte(a.Name + "\x00" + member))
+		if s := binary.BigEndian.Uint64(sum[:8]); best == "" || s > bestScore {
 			best, bestScore = a.Name, s
 		}
 	}

@@ -10,7 +10,7 @@ import (
 func TestRing(t *testing.T) {
 	start := time.Unix(1000, 0)
 	base := uint64(start.UnixMicro())
-	r := newRing(4, start)
+	r := newRing(4, 1<<20, start)
 	evs, lost, wake := r.since(0, 10)
 	if len(evs) != 0 || lost {
 		t.Fatalf("empty ring: %v, lost %v", evs, lost)
@@ -40,9 +40,30 @@ func TestRing(t *testing.T) {
 	}
 	// After a restart, IDs keep growing: a client resuming with an ID of
 	// the earlier run is told it lost events and gets the new ones.
-	r2 := newRing(4, start.Add(time.Second))
+	r2 := newRing(4, 1<<20, start.Add(time.Second))
 	r2.add(api.Event{Type: "join"})
 	if evs, lost, _ = r2.since(base+5, 10); !lost || len(evs) != 1 || evs[0].ID <= base+5 {
 		t.Fatalf("resuming across a restart: %+v lost %v; want the new event and lost", evs, lost)
+	}
+	// An ID above any this agent gave out (another agent's): a gap, and
+	// what this one holds.
+	if evs, lost, _ = r.since(base+1000, 10); !lost || len(evs) != 4 {
+		t.Fatalf("since a foreign ID: %d events, lost %v; want all 4 held and lost", len(evs), lost)
+	}
+}
+
+func TestRingByteBudget(t *testing.T) {
+	r := newRing(100, 10, time.Unix(1, 0))
+	for range 5 {
+		r.add(api.Event{Type: "message", Payload: []byte("abcd")})
+	}
+	evs, lost, _ := r.since(0, 100)
+	if len(evs) != 2 || lost || r.bytes != 8 {
+		t.Fatalf("5 payloads of 4 bytes in a 10-byte budget: %d held (%d bytes), lost %v; want the last 2", len(evs), r.bytes, lost)
+	}
+	// One event over the whole budget is still held, alone.
+	r.add(api.Event{Type: "message", Payload: make([]byte, 50)})
+	if evs, _, _ = r.since(0, 100); len(evs) != 1 || len(evs[0].Payload) != 50 {
+		t.Fatalf("an event over the budget: %d held", len(evs))
 	}
 }

@@ -74,8 +74,12 @@ func (c *Client) Events(ctx context.Context, after uint64, fn func(api.Event) er
 // the request itself.
 func isPermanent(err error) bool {
 	var ae *APIError
-	return errors.As(err, &ae) && ae.Status >= 400 && ae.Status < 500
+	return errors.As(err, &ae) && ae.Status >= 400 && ae.Status < 500 || errors.Is(err, errLineTooLong)
 }
+
+// errLineTooLong: an event this client cannot hold. Reconnecting would only
+// fetch it again.
+var errLineTooLong = fmt.Errorf("an event line longer than %d bytes", maxEventLine)
 
 func orDefault(d, def time.Duration) time.Duration {
 	if d <= 0 {
@@ -196,7 +200,7 @@ func readLine(br *bufio.Reader) (string, error) {
 		chunk, err := br.ReadSlice('\n')
 		b = append(b, chunk...)
 		if len(b) > maxEventLine {
-			return "", fmt.Errorf("a line longer than %d bytes", maxEventLine)
+			return "", errLineTooLong
 		}
 		switch {
 		case err == nil:

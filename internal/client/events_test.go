@@ -249,3 +249,26 @@ func TestEventsIdle(t *testing.T) {
 		t.Errorf("ids %v", ids(got))
 	}
 }
+
+// TestEventsLineTooLong: an event too long to hold ends Events with an
+// error at once, rather than reconnecting to fetch it again forever.
+func TestEventsLineTooLong(t *testing.T) {
+	var connects atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		connects.Add(1)
+		w.Header().Set("Content-Type", "text/event-stream")
+		w.WriteHeader(http.StatusOK)
+		w.Write([]byte("id: 1\nevent: message\ndata: {\"text\":\""))
+		w.Write(make([]byte, 2<<20))
+		w.Write([]byte("\"}\n\n"))
+	}))
+	defer srv.Close()
+	c := client.New(srv.URL, "")
+	c.MinBackoff, c.MaxBackoff = time.Millisecond, time.Millisecond
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := c.Events(ctx, 0, func(api.Event) error { return nil })
+	if err == nil || errors.Is(err, context.DeadlineExceeded) || connects.Load() != 1 {
+		t.Fatalf("Events on an over-long event: %v after %d connections; want an error after one", err, connects.Load())
+	}
+}
