@@ -74,6 +74,11 @@ func (c *agentCmd) Run(e *env) error {
 		if _, ok := errors.AsType[*agent.ConfigError](err); ok {
 			return usagef("%v", err)
 		}
+		if errors.Is(err, syscall.EADDRINUSE) {
+			// Often a first agent's HTTP API, which takes 7947 by default.
+			return fmt.Errorf("%w (another process holds port %d: pick another --bind-port; an agent's HTTP API takes %s unless told otherwise)",
+				err, c.BindPort, defaultHTTPAddr)
+		}
 		return err
 	}
 	defer a.Shutdown()

@@ -320,6 +320,13 @@ func TestAgentHTTPAddrTaken(t *testing.T) {
 		t.Errorf("health on the fallback port: %v", err)
 	}
 
+	// A gossip port another agent's HTTP API holds: exit 1, with a hint.
+	_, port, _ := net.SplitHostPort(p.api.Addr())
+	out, _ := exec.Command(bin, "agent", "--name", "n3", "--bind-addr", "127.0.0.1", "--bind-port", port, "--http-addr", "").CombinedOutput()
+	if !strings.Contains(string(out), "pick another --bind-port") {
+		t.Errorf("agent on a taken gossip port: %s", out)
+	}
+
 	// Given explicitly, a taken address is an error, even the default's.
 	for _, addr := range []string{p.api.Addr(), defaultHTTPAddr} {
 		cmd := exec.Command(bin, "agent", "--name", "n2", "--bind-addr", "127.0.0.1", "--bind-port", "0", "--http-addr", addr)
