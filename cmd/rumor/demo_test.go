@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -9,7 +8,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -26,7 +24,7 @@ func TestDemoChaos(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	out := &syncWriter{}
+	out := &syncBuffer{}
 	c := &demoCmd{Nodes: 4, HTTPAddr: "127.0.0.1:0"}
 	// This seed's first actions crash a node, then silence one.
 	rng := rand.New(rand.NewPCG(1, 2))
@@ -102,16 +100,3 @@ func TestDemoChaos(t *testing.T) {
 		t.Fatal("the demo did not stop within 20 s of its context's end")
 	}
 }
-
-// syncWriter is a buffer written by the demo and read by the test.
-type syncWriter struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (w *syncWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.Write(p)
-}
-func (w *syncWriter) String() string { w.mu.Lock(); defer w.mu.Unlock(); return w.b.String() }
