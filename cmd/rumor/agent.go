@@ -31,7 +31,7 @@ type agentCmd struct {
 	AdvertiseAddr string            `env:"RUMOR_ADVERTISE_ADDR" placeholder:"IP[:PORT]" help:"Address other nodes reach this one at, if not the bound one (behind NAT, in a container)."`
 	Join          []string          `env:"RUMOR_JOIN" aliases:"cluster-address,clusterAddress" placeholder:"ADDR" help:"Seed to join: host:port, host, or name/host:port; repeat or separate with commas."`
 	JoinDNS       []string          `name:"join-dns" env:"RUMOR_JOIN_DNS" placeholder:"NAME" help:"DNS name whose SRV or A/AAAA records are seeds (a Kubernetes headless service, say); repeatable."`
-	RetryJoin     bool              `env:"RUMOR_RETRY_JOIN" help:"Keep retrying the seeds, with backoff, until one answers, instead of giving up after the first attempt."`
+	RetryJoin     bool              `env:"RUMOR_RETRY_JOIN" help:"Keep retrying the seeds, with backoff, until one answers, instead of giving up after five attempts."`
 	RetryMax      time.Duration     `env:"RUMOR_RETRY_MAX" default:"30s" placeholder:"D" help:"Longest wait between join attempts with --retry-join (default: ${default})."`
 	Profile       string            `env:"RUMOR_PROFILE" enum:"lan,wan,local" default:"lan" help:"Protocol timing: lan, wan or local (default: ${default})."`
 	EncryptKey    string            `env:"RUMOR_ENCRYPT_KEY" placeholder:"BASE64" help:"AES key (16, 24 or 32 bytes, base64) for gossip encryption."`

@@ -75,12 +75,12 @@ func (c *demoCmd) Run(e *env) error {
 func (c *demoCmd) run(ctx context.Context, e *env, log *slog.Logger, rng *rand.Rand, timing chaosTiming) error {
 	d := &demo{log: log, out: &lockedWriter{w: e.stdout}}
 	defer d.stopAll()
+	// Every node is listed before any starts: n1's views read the list.
 	for i := range c.Nodes {
-		n := &demoNode{name: fmt.Sprintf("n%d", i+1), httpAddr: "127.0.0.1:0"}
-		if i == 0 {
-			n.httpAddr = c.HTTPAddr
-		}
-		d.nodes = append(d.nodes, n)
+		d.nodes = append(d.nodes, &demoNode{name: fmt.Sprintf("n%d", i+1), httpAddr: "127.0.0.1:0"})
+	}
+	d.nodes[0].httpAddr = c.HTTPAddr
+	for i, n := range d.nodes {
 		if err := d.start(ctx, n); err != nil && i == 0 && n.httpAddr != "127.0.0.1:0" {
 			log.Warn("dashboard address taken; using a free port", "addr", n.httpAddr, "err", err)
 			n.httpAddr = "127.0.0.1:0"
@@ -338,6 +338,14 @@ func (g *gatedTransport) forwardStreams() {
 }
 
 func (g *gatedTransport) Streams() <-chan net.Conn { return g.streams }
+
+// Stats passes the socket's drop counters on to the node's metrics.
+func (g *gatedTransport) Stats() transport.Stats {
+	if r, ok := g.Transport.(transport.StatsReporter); ok {
+		return r.Stats()
+	}
+	return transport.Stats{}
+}
 
 func (g *gatedTransport) Close() error {
 	g.once.Do(func() { close(g.done) })

@@ -40,8 +40,9 @@ type Config struct {
 	RetryJoin bool          // retry until a seed answers, not a few times
 	RetryMax  time.Duration // longest pause between attempts (default 30 s)
 
-	// Keys is the keyring, primary first; KeyringFile, if set, is read at
-	// start (its keys follow Keys) and rewritten after each change.
+	// Keys is the keyring, primary first. KeyringFile, if set, is read at
+	// start and, once it holds keys, replaces Keys (a rotation made through
+	// the API must survive a restart); it is rewritten after each change.
 	Keys        [][]byte
 	KeyringFile string
 
@@ -68,6 +69,7 @@ type Agent struct {
 	tags    map[string]string
 	rtt     map[string]time.Duration
 	keyFile sync.Mutex // serializes keyring changes and their file writes
+	leaving sync.Mutex // serializes Leave
 }
 
 // Start creates the node and the agent's workers. It does not join: call
@@ -166,6 +168,8 @@ func (a *Agent) Shutdown() {
 
 // Leave announces a graceful leave and waits until it has been gossiped.
 func (a *Agent) Leave(ctx context.Context) error {
+	a.leaving.Lock() // a second caller waits for the first leave, then has nothing to do
+	defer a.leaving.Unlock()
 	if a.node.LocalNode().State == rumor.StateLeft {
 		return nil // already left: nothing more to announce
 	}

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -212,5 +213,33 @@ func TestSendAndTags(t *testing.T) {
 	}
 	if m, _ := b.Member("p"); len(m.Tags) != 0 {
 		t.Errorf("a plain node's tags: %v, want none", m.Tags)
+	}
+}
+
+// TestLeaveTwice: concurrent and repeated leaves all succeed, and a join
+// after leaving is refused.
+func TestLeaveTwice(t *testing.T) {
+	ctx := context.Background()
+	a, b := startAgent(t, "a", nil), startAgent(t, "b", nil)
+	if _, err := b.Join(ctx, []string{a.addr()}); err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 4)
+	for range 4 {
+		go func() { errs <- b.Leave(ctx) }()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Errorf("a concurrent leave: %v", err)
+		}
+	}
+	if err := b.Leave(ctx); err != nil {
+		t.Errorf("a second leave: %v", err)
+	}
+	if b.Health().Status != "left" {
+		t.Errorf("health after leaving: %+v", b.Health())
+	}
+	if _, err := b.Join(ctx, []string{a.addr()}); !errors.Is(err, api.ErrInvalid) {
+		t.Errorf("join after leaving: %v, want ErrInvalid", err)
 	}
 }

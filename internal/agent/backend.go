@@ -64,13 +64,23 @@ func (a *Agent) Health() api.Health {
 }
 
 // EventsSince serves the event stream from the agent's history.
+// A batch stops after eventBatchBytes of payload (one event at least),
+// so that a reader costs little memory however large the history's
+// payloads are; it asks again for the rest.
 func (a *Agent) EventsSince(after uint64, max int) ([]api.Event, bool, <-chan struct{}) {
 	evs, lost, wake := a.events.since(after, max)
+	size := 0
 	for i := range evs {
+		if size += len(evs[i].Payload); size > eventBatchBytes && i > 0 {
+			evs = evs[:i]
+			break
+		}
 		evs[i] = textEvent(evs[i]) // not kept: it would hold the payload twice
 	}
 	return evs, lost, wake
 }
+
+const eventBatchBytes = 256 << 10
 
 // Broadcast delivers payload to every live member: to this agent's own
 // event stream at once, and to the others through the relay.

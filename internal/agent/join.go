@@ -110,14 +110,19 @@ func (a *Agent) Join(ctx context.Context, seeds []string) (int, error) {
 		return 0, fmt.Errorf("%w: this node has left the cluster; restart the agent to join again", api.ErrInvalid)
 	}
 	port := uint16(cmp.Or(a.node.LocalNode().Addr.Port(), rumor.DefaultPort))
-	if addrs, err := rumor.ResolveSeeds(ctx, seeds, port); len(addrs) == 0 {
-		return 0, fmt.Errorf("%w: no usable seed: %w", api.ErrInvalid, cmp.Or(err, errors.New("none given")))
+	addrs, resolveErr := rumor.ResolveSeeds(ctx, seeds, port)
+	if len(addrs) == 0 {
+		return 0, fmt.Errorf("%w: no usable seed: %w", api.ErrInvalid, cmp.Or(resolveErr, errors.New("none given")))
 	}
-	n, err := a.node.Join(ctx, seeds)
+	resolved := make([]string, len(addrs))
+	for i, ap := range addrs {
+		resolved[i] = ap.String() // resolved once, here
+	}
+	n, err := a.node.Join(ctx, resolved)
 	if n > 0 {
 		a.logJoined(n)
 	}
-	return n, err
+	return n, errors.Join(resolveErr, err)
 }
 
 // JoinSeeds joins the configured seeds, retrying with backoff (from 1 s,
@@ -137,6 +142,8 @@ func (a *Agent) JoinSeeds(ctx context.Context) error {
 		switch {
 		case n > 0:
 			return nil
+		case a.node.LocalNode().State == rumor.StateLeft:
+			return fmt.Errorf("agent: join: %w", err) // left meanwhile: retrying cannot help
 		case errors.Is(err, errAlone) && !a.cfg.RetryJoin:
 			a.log.Info("the seeds point at this node: starting a new cluster; others join this node")
 			return nil

@@ -37,6 +37,16 @@ func loadKeyring(keys [][]byte, file string) (out [][]byte, ignored bool, err er
 	if err := json.Unmarshal(b, &encoded); err != nil {
 		return nil, false, fmt.Errorf("keyring file %s: want a JSON array of base64 keys: %w", file, err)
 	}
+	if len(encoded) == 0 {
+		// An empty file says nothing: keep the given keys (and write them),
+		// rather than silently turn encryption off.
+		if len(keys) > 0 {
+			if err := saveKeyring(file, keys); err != nil {
+				return nil, false, err
+			}
+		}
+		return slices.Clone(keys), false, nil
+	}
 	for i, s := range encoded {
 		k, err := base64.StdEncoding.DecodeString(s)
 		if err != nil {

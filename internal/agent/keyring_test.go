@@ -56,6 +56,16 @@ func TestKeyringFile(t *testing.T) {
 	if got := b.Keys(); !slices.Equal(got, []string{b64(k2)}) {
 		t.Errorf("restarted with the file and the old key: keys %q, want k2 alone", got)
 	}
+	// An empty keyring file does not turn encryption off: the given key
+	// is used, and written.
+	b.Shutdown()
+	if err := os.WriteFile(file, []byte("[]"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c := startAgent(t, "c", func(c *Config) { c.Keys, c.KeyringFile = [][]byte{k1}, file })
+	if got, want := c.Keys(), []string{b64(k1)}; !slices.Equal(got, want) || !slices.Equal(readFile(), want) {
+		t.Errorf("from an empty keyring file: keys %q, file %q; want k1 in both", got, readFile())
+	}
 	if err := os.WriteFile(file, []byte("not json"), 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -67,3 +67,24 @@ func TestRingByteBudget(t *testing.T) {
 		t.Fatalf("an event over the budget: %d held", len(evs))
 	}
 }
+
+// TestEventsSinceBatchBytes: a batch of large payloads stops after about
+// eventBatchBytes, and the reader gets the rest by asking again.
+func TestEventsSinceBatchBytes(t *testing.T) {
+	a := &Agent{events: newRing(100, 16<<20, time.Unix(1, 0))}
+	for range 10 {
+		a.events.add(api.Event{Type: api.EventMessage, Payload: make([]byte, 100<<10)})
+	}
+	var after uint64
+	batches, total := 0, 0
+	for total < 10 && batches < 20 {
+		evs, _, _ := a.EventsSince(after, 256)
+		if len(evs) == 0 || len(evs)*(100<<10) > eventBatchBytes+100<<10 {
+			t.Fatalf("batch %d: %d events of 100 KiB", batches, len(evs))
+		}
+		after, total, batches = evs[len(evs)-1].ID, total+len(evs), batches+1
+	}
+	if total != 10 || batches < 4 {
+		t.Errorf("read %d events in %d batches; want 10 in at least 4", total, batches)
+	}
+}

@@ -15,7 +15,7 @@ type Backend interface {
 	Health() api.Health
 
 	// EventsSince returns the retained events with an ID above after
-	// (oldest first, at most max), whether some such events are no longer
+	// (oldest first, at most max, possibly fewer though more are held), whether some such events are no longer
 	// retained, and a channel closed when a newer event arrives.
 	EventsSince(after uint64, max int) (evs []api.Event, lost bool, wake <-chan struct{})
 

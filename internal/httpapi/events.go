@@ -69,8 +69,8 @@ func (s *server) events(w http.ResponseWriter, r *http.Request) error {
 			}
 			heartbeat.Reset(s.heartbeat)
 		}
-		if len(evs) == eventBatch {
-			continue // more are waiting
+		if len(evs) > 0 {
+			continue // more may be waiting: a backend may cut batches short (by bytes, say)
 		}
 		select {
 		case <-ctx.Done():

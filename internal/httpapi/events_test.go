@@ -211,6 +211,23 @@ func TestEventsBatches(t *testing.T) {
 	}
 }
 
+// TestEventsShortBatches: a backend that returns fewer events than asked
+// (bounding batches by bytes) still has them all sent at once.
+func TestEventsShortBatches(t *testing.T) {
+	f := httpapitest.New(api.Member{Name: "n1"}, 100)
+	f.BatchLimit = 2
+	srv := serve(t, f, httpapi.Options{Heartbeat: time.Hour}) // no heartbeat to wake a stalled loop
+	for range 7 {
+		f.Emit(api.Event{Type: api.EventUpdate})
+	}
+	s := openStream(t, testContext(t), srv, "")
+	for want := uint64(1); want <= 7; want++ {
+		if ev := s.nextEvent(t); ev.ID != want {
+			t.Fatalf("event %d, want %d", ev.ID, want)
+		}
+	}
+}
+
 func TestEventsHeartbeat(t *testing.T) {
 	srv := serve(t, fixture(), httpapi.Options{Heartbeat: 10 * time.Millisecond})
 	s := openStream(t, testContext(t), srv, "")

@@ -28,6 +28,9 @@ type Fake struct {
 	BroadcastFunc func(ctx context.Context, payload []byte) error
 	SendFunc      func(ctx context.Context, node string, payload []byte) error
 	JoinFunc      func(ctx context.Context, addrs []string) (int, error)
+	// BatchLimit, if above 0, cuts EventsSince's batches to that many
+	// events, as a backend bounding them by bytes does.
+	BatchLimit int
 
 	mu         sync.Mutex
 	self       string
@@ -92,6 +95,9 @@ func (f *Fake) EventsSince(after uint64, max int) ([]api.Event, bool, <-chan str
 	}
 	lost := after+1 < oldest
 	var out []api.Event
+	if f.BatchLimit > 0 {
+		max = min(max, f.BatchLimit)
+	}
 	for _, ev := range f.ring {
 		if ev.ID > after && len(out) < max {
 			out = append(out, ev)
