@@ -3,6 +3,10 @@
 //
 // Usage:
 //
+//	rumor agent [--name N] [--bind-addr IP] [--bind-port P] [--join ADDR]... [--join-dns NAME]... [--http-addr A] ...
+//	rumor demo [--nodes 5] [--chaos]
+//	rumor inspect HOST:PORT [--encrypt-key K] [--label L] [--json]
+//	rumor members|join|leave|broadcast|send|events|tags|keys ... [--http-addr A] [--http-token T]
 //	rumor version [--json]
 //	rumor wire decode [FILE] [--hex HEX] [--key KEY]... [--label L] [--stream|--reply] ...
 //	rumor sim SCENARIO [--nodes N] [--seed S] [--loss P] [--duration D] [--profile lan|wan|local] [--fast] [--svg FILE] [--json] [--quiet]
