@@ -31,6 +31,11 @@ type Stats struct {
 	// encoded bytes, by memberlist's type names ("ping", "ack", "alive",
 	// "suspect", "dead", "user", ...).
 	MessagesIn, MessagesOut, MessageBytesIn, MessageBytesOut map[string]uint64
+	// Streams' messages by type ("push_pull", "user", "ping", "ack",
+	// "err") and their bytes on the wire, envelope included: both the
+	// streams this node opened and those it served.
+	StreamMessagesIn, StreamMessagesOut map[string]uint64
+	StreamBytesIn, StreamBytesOut       uint64
 
 	// The protocol's work.
 	Probes, ProbesFailed, IndirectProbes, Suspicions, Refutes uint64

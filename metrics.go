@@ -107,6 +107,9 @@ func (n *Node) fillStats(s *Stats) {
 	s.PacketsIn, s.PacketsOut, s.BytesIn, s.BytesOut = t.packets[in], t.packets[out], t.bytes[in], t.bytes[out]
 	s.MessagesIn, s.MessagesOut = byType(&t.msgs[in]), byType(&t.msgs[out])
 	s.MessageBytesIn, s.MessageBytesOut = byType(&t.msgBytes[in]), byType(&t.msgBytes[out])
+	st := &n.streamTraffic
+	s.StreamMessagesIn, s.StreamMessagesOut = st.byType(in), st.byType(out)
+	s.StreamBytesIn, s.StreamBytesOut = st.bytes[in].Load(), st.bytes[out].Load()
 	counts := n.core.CountStates()
 	s.Members = map[string]int{}
 	for st, k := range counts {

@@ -51,6 +51,15 @@ func TestMetrics(t *testing.T) {
 	if msgBytes == 0 || msgBytes > s.BytesOut {
 		t.Errorf("message bytes out %d, datagram bytes out %d: want 0 < messages <= datagrams", msgBytes, s.BytesOut)
 	}
+	// The join's push-pull, on both sides of the stream.
+	as := a.Stats()
+	if s.StreamMessagesOut["push-pull"] == 0 || s.StreamMessagesIn["push-pull"] == 0 || s.StreamBytesOut == 0 || s.StreamBytesIn == 0 {
+		t.Errorf("b's streams: out %v, in %v, %d bytes out, %d in; want the join's push-pull both ways",
+			s.StreamMessagesOut, s.StreamMessagesIn, s.StreamBytesOut, s.StreamBytesIn)
+	}
+	if as.StreamMessagesIn["push-pull"] == 0 || as.StreamMessagesOut["push-pull"] == 0 || as.StreamBytesIn == 0 {
+		t.Errorf("a's streams: in %v, out %v, %d bytes in; want the join it served", as.StreamMessagesIn, as.StreamMessagesOut, as.StreamBytesIn)
+	}
 	if s.PushPulls == 0 || s.PushPullsFailed != 0 {
 		t.Errorf("push-pulls: %d started, %d failed; want the join's, none failed", s.PushPulls, s.PushPullsFailed)
 	}

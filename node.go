@@ -46,6 +46,7 @@ type Node struct {
 	dropped atomic.Uint64 // events the Events channel had no room for
 	log     *slog.Logger
 
+	streamTraffic streamTraffic
 	decodeErrs    atomic.Uint64
 	lastDecodeErr atomic.Value // error
 
@@ -494,6 +495,7 @@ func (n *Node) serve(c net.Conn) {
 	stop := context.AfterFunc(n.ctx, func() { c.Close() })
 	defer stop()
 	_ = c.SetDeadline(time.Now().Add(n.cfg.TCPTimeout))
+	c = countingConn{c, &n.streamTraffic}
 	s, err := wire.ReadStream(c, n.dec())
 	if err != nil {
 		if !errors.Is(err, io.EOF) && wire.ReasonOf(err) != wire.ErrTruncated && n.ctx.Err() == nil {
@@ -504,6 +506,7 @@ func (n *Node) serve(c net.Conn) {
 		}
 		return
 	}
+	n.streamTraffic.message(in, s.Message)
 	from, _ := netip.ParseAddrPort(c.RemoteAddr().String())
 	reply := make(chan wire.Message, 1)
 	select {
@@ -521,7 +524,9 @@ func (n *Node) serve(c net.Conn) {
 		// A reply carries no label header; the label still authenticates
 		// its encryption (AppendStream uses it as additional data).
 		if b, err := wire.AppendStream(nil, r, n.enc()); err == nil {
-			_, _ = c.Write(b)
+			if _, err := c.Write(b); err == nil {
+				n.streamTraffic.message(out, r)
+			}
 		}
 	}
 }
@@ -551,9 +556,11 @@ func (n *Node) exchange(s swim.Stream, msg []byte) (wire.Message, error) {
 	stop := context.AfterFunc(ctx, func() { c.Close() })
 	defer stop()
 	_ = c.SetDeadline(s.Deadline)
+	c = countingConn{c, &n.streamTraffic}
 	if _, err := c.Write(msg); err != nil {
 		return nil, fmt.Errorf("send %v stream to %v: %w", s.Kind, s.To, err)
 	}
+	n.streamTraffic.message(out, s.Msg)
 	if s.Kind == swim.StreamUser {
 		return nil, nil
 	}
@@ -566,5 +573,6 @@ func (n *Node) exchange(s swim.Stream, msg []byte) (wire.Message, error) {
 		}
 		return nil, fmt.Errorf("read %v reply from %v: %w", s.Kind, s.To, err)
 	}
+	n.streamTraffic.message(in, st.Message)
 	return st.Message, nil
 }

@@ -22,6 +22,8 @@ type descs struct {
 
 	packetsIn, packetsOut, bytesIn, bytesOut                 *prometheus.Desc
 	messagesIn, messagesOut, messageBytesIn, messageBytesOut *prometheus.Desc
+	streamMessagesIn, streamMessagesOut                      *prometheus.Desc
+	streamBytesIn, streamBytesOut                            *prometheus.Desc
 	dropped, socketDropped, decodeErrors, eventsDropped      *prometheus.Desc
 	pushPulls, pushPullsFailed, streamsOpened                *prometheus.Desc
 }
@@ -50,6 +52,11 @@ func newDescs() *descs {
 		messageBytesIn:  d("message_bytes_received_total", "Encoded bytes of messages received in datagrams, by type.", "type"),
 		messageBytesOut: d("message_bytes_sent_total", "Encoded bytes of messages sent in datagrams, by type.", "type"),
 
+		streamMessagesIn:  d("stream_messages_received_total", "Messages received over TCP streams (push-pulls, TCP probes, reliable user messages), by type.", "type"),
+		streamMessagesOut: d("stream_messages_sent_total", "Messages sent over TCP streams, by type.", "type"),
+		streamBytesIn:     d("stream_bytes_received_total", "Bytes received over TCP streams, envelope included."),
+		streamBytesOut:    d("stream_bytes_sent_total", "Bytes sent over TCP streams, envelope included."),
+
 		dropped:       d("dropped_total", "Protocol messages ignored, by reason.", "reason"),
 		socketDropped: d("socket_dropped_total", "Input the sockets dropped: datagrams with the queue full or too large, streams over the limit.", "reason"),
 		decodeErrors:  d("decode_errors_total", "Datagrams and streams received that did not decode (garbage, a wrong key or label)."),
@@ -67,6 +74,7 @@ func (d *descs) all() []*prometheus.Desc {
 		d.probes, d.probesFailed, d.indirectProbes, d.suspicions, d.refutes,
 		d.packetsIn, d.packetsOut, d.bytesIn, d.bytesOut,
 		d.messagesIn, d.messagesOut, d.messageBytesIn, d.messageBytesOut,
+		d.streamMessagesIn, d.streamMessagesOut, d.streamBytesIn, d.streamBytesOut,
 		d.dropped, d.socketDropped, d.decodeErrors, d.eventsDropped,
 		d.pushPulls, d.pushPullsFailed, d.streamsOpened,
 	}
@@ -135,6 +143,10 @@ func collectStats(ch chan<- prometheus.Metric, d *descs, s rumor.Stats) {
 	byLabel(d.messagesOut, s.MessagesOut)
 	byLabel(d.messageBytesIn, s.MessageBytesIn)
 	byLabel(d.messageBytesOut, s.MessageBytesOut)
+	byLabel(d.streamMessagesIn, s.StreamMessagesIn)
+	byLabel(d.streamMessagesOut, s.StreamMessagesOut)
+	counter(d.streamBytesIn, s.StreamBytesIn)
+	counter(d.streamBytesOut, s.StreamBytesOut)
 
 	// Every drop reason the core knows is exposed from the start, so a
 	// rate() sees the first drop of a kind; reasons the core may add

@@ -23,11 +23,13 @@ func fakeStats() rumor.Stats {
 		PacketsDropped: 3, PacketsTooLarge: 4, StreamsRejected: 5,
 		PacketsIn: 6, PacketsOut: 7, BytesIn: 8, BytesOut: 9,
 		StreamsOut: 10, PushPulls: 11, PushPullsFailed: 12,
-		MessagesIn:      map[string]uint64{"ping": 13, "ack": 14},
-		MessagesOut:     map[string]uint64{"ping": 15},
-		MessageBytesIn:  map[string]uint64{"ping": 16, "ack": 17},
-		MessageBytesOut: map[string]uint64{"ping": 18},
-		Probes:          19, ProbesFailed: 20, IndirectProbes: 21, Suspicions: 22, Refutes: 23,
+		MessagesIn:       map[string]uint64{"ping": 13, "ack": 14},
+		MessagesOut:      map[string]uint64{"ping": 15},
+		MessageBytesIn:   map[string]uint64{"ping": 16, "ack": 17},
+		MessageBytesOut:  map[string]uint64{"ping": 18},
+		StreamMessagesIn: map[string]uint64{"push-pull": 31}, StreamMessagesOut: map[string]uint64{"push-pull": 32, "user": 35},
+		StreamBytesIn: 33, StreamBytesOut: 34,
+		Probes: 19, ProbesFailed: 20, IndirectProbes: 21, Suspicions: 22, Refutes: 23,
 		Dropped:          map[string]uint64{"stale_incarnation": 24, "new_reason": 25},
 		Members:          map[string]int{"alive": 26, "dead": 27, "zombie": 28},
 		QueuedBroadcasts: 29,
@@ -105,6 +107,19 @@ rumor_refutes_total 23
 rumor_socket_dropped_total{reason="queue_full"} 3
 rumor_socket_dropped_total{reason="streams_over_limit"} 5
 rumor_socket_dropped_total{reason="too_large"} 4
+# HELP rumor_stream_bytes_received_total Bytes received over TCP streams, envelope included.
+# TYPE rumor_stream_bytes_received_total counter
+rumor_stream_bytes_received_total 33
+# HELP rumor_stream_bytes_sent_total Bytes sent over TCP streams, envelope included.
+# TYPE rumor_stream_bytes_sent_total counter
+rumor_stream_bytes_sent_total 34
+# HELP rumor_stream_messages_received_total Messages received over TCP streams (push-pulls, TCP probes, reliable user messages), by type.
+# TYPE rumor_stream_messages_received_total counter
+rumor_stream_messages_received_total{type="push-pull"} 31
+# HELP rumor_stream_messages_sent_total Messages sent over TCP streams, by type.
+# TYPE rumor_stream_messages_sent_total counter
+rumor_stream_messages_sent_total{type="push-pull"} 32
+rumor_stream_messages_sent_total{type="user"} 35
 # HELP rumor_streams_opened_total TCP streams this node opened: push-pulls, TCP probes, reliable sends.
 # TYPE rumor_streams_opened_total counter
 rumor_streams_opened_total 10
@@ -122,6 +137,8 @@ var statsNames = []string{
 	"rumor_packets_received_total", "rumor_packets_sent_total", "rumor_probes_failed_total",
 	"rumor_probes_total", "rumor_push_pulls_failed_total", "rumor_push_pulls_total",
 	"rumor_refutes_total", "rumor_socket_dropped_total", "rumor_streams_opened_total",
+	"rumor_stream_bytes_received_total", "rumor_stream_bytes_sent_total",
+	"rumor_stream_messages_received_total", "rumor_stream_messages_sent_total",
 	"rumor_suspicions_total",
 }
 
