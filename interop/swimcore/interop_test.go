@@ -218,14 +218,19 @@ func TestMetaUpdate(t *testing.T) {
 		t.Fatalf("memberlist UpdateNode: %v", err)
 	}
 	c.eventually("memberlist metadata update seen", gossip, func() error { return metaSeen("ml-1", "ml-1 v2") })
-	for _, n := range c.sw {
-		i := slices.IndexFunc(n.events(), func(ev rumor.Event) bool {
-			return ev.Kind == rumor.EventUpdate && ev.Member.Name == "ml-1" && string(ev.Member.Meta) == "ml-1 v2"
-		})
-		if i < 0 {
-			t.Errorf("swim %s: no update event about ml-1", n.name)
+	// Events reach the application through a channel, after the table
+	// changed: wait for them rather than expect them at once.
+	c.eventually("update events about ml-1", gossip, func() error {
+		for _, n := range c.sw {
+			i := slices.IndexFunc(n.events(), func(ev rumor.Event) bool {
+				return ev.Kind == rumor.EventUpdate && ev.Member.Name == "ml-1" && string(ev.Member.Meta) == "ml-1 v2"
+			})
+			if i < 0 {
+				return fmt.Errorf("swim %s: no update event about ml-1", n.name)
+			}
 		}
-	}
+		return nil
+	})
 	if err := c.converged(); err != nil {
 		t.Fatal(err)
 	}
@@ -268,9 +273,12 @@ func TestSuspicionRefuted(t *testing.T) {
 		}
 		return nil
 	})
-	if !slices.ContainsFunc(s1.events(), func(ev rumor.Event) bool { return ev.Kind == rumor.EventRefute }) {
-		t.Errorf("sw-1 emitted no refute event")
-	}
+	c.eventually("sw-1's refute event", gossip, func() error {
+		if !slices.ContainsFunc(s1.events(), func(ev rumor.Event) bool { return ev.Kind == rumor.EventRefute }) {
+			return fmt.Errorf("sw-1 emitted no refute event")
+		}
+		return nil
+	})
 
 	// swim accuses a memberlist node: the suspect goes to sw-1 only.
 	before, _ := s1.d.Member("ml-2")
@@ -296,15 +304,20 @@ func TestSuspicionRefuted(t *testing.T) {
 		}
 		return nil
 	})
+	// The events come through a channel, after the table changed.
+	c.eventually("sw-1's suspect and recover events about ml-2", gossip, func() error {
+		evs := s1.events()
+		if !slices.ContainsFunc(evs, func(ev rumor.Event) bool {
+			return ev.Kind == rumor.EventSuspect && ev.Member.Name == "ml-2" && ev.From == "injector"
+		}) {
+			return fmt.Errorf("sw-1 did not take up the injected suspicion of ml-2")
+		}
+		if !slices.ContainsFunc(evs, func(ev rumor.Event) bool { return ev.Kind == rumor.EventRecover && ev.Member.Name == "ml-2" }) {
+			return fmt.Errorf("sw-1 saw no recovery of ml-2")
+		}
+		return nil
+	})
 	evs := s1.events()
-	if !slices.ContainsFunc(evs, func(ev rumor.Event) bool {
-		return ev.Kind == rumor.EventSuspect && ev.Member.Name == "ml-2" && ev.From == "injector"
-	}) {
-		t.Errorf("sw-1 did not take up the injected suspicion of ml-2")
-	}
-	if !slices.ContainsFunc(evs, func(ev rumor.Event) bool { return ev.Kind == rumor.EventRecover && ev.Member.Name == "ml-2" }) {
-		t.Errorf("sw-1 saw no recovery of ml-2")
-	}
 	for _, ev := range evs {
 		if ev.Kind == rumor.EventFailed {
 			t.Errorf("sw-1: %s declared failed by %s", ev.Member.Name, ev.From)
