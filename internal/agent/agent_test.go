@@ -110,28 +110,36 @@ func startPlain(t *testing.T, name string) (*rumor.Node, *plain) {
 	return n, p
 }
 
+// startMixed starts agents a0.. and plain nodes p0.., joins them all
+// through a0 and waits until every one lists every other.
+func startMixed(t *testing.T, numAgents, numPlain int) ([]*Agent, []*plain) {
+	t.Helper()
+	var agents []*Agent
+	var nodes []*rumor.Node
+	for i := range numAgents {
+		agents = append(agents, startAgent(t, fmt.Sprintf("a%d", i), nil))
+		nodes = append(nodes, agents[i].node)
+	}
+	var plains []*plain
+	for i := range numPlain {
+		n, p := startPlain(t, fmt.Sprintf("p%d", i))
+		nodes, plains = append(nodes, n), append(plains, p)
+	}
+	for _, n := range nodes[1:] {
+		if _, err := n.Join(context.Background(), []string{agents[0].addr()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "all see all", allSee(len(nodes), nodes...))
+	return agents, plains
+}
+
 // TestBroadcastReachesEveryMember: five agents and three plain nodes; each
 // broadcast is delivered once to every agent's event stream and once to
 // every plain node's delegate.
 func TestBroadcastReachesEveryMember(t *testing.T) {
 	ctx := context.Background()
-	var agents []*Agent
-	var nodes []*rumor.Node
-	for i := range 5 {
-		agents = append(agents, startAgent(t, fmt.Sprintf("a%d", i), nil))
-		nodes = append(nodes, agents[i].node)
-	}
-	var plains []*plain
-	for i := range 3 {
-		n, p := startPlain(t, fmt.Sprintf("p%d", i))
-		nodes, plains = append(nodes, n), append(plains, p)
-	}
-	for _, n := range nodes[1:] {
-		if _, err := n.Join(ctx, []string{agents[0].addr()}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	waitFor(t, "all see all", allSee(len(nodes), nodes...))
+	agents, plains := startMixed(t, 5, 3)
 	for round, from := range []*Agent{agents[0], agents[3]} {
 		text := fmt.Sprintf("hello %d", round)
 		if err := from.Broadcast(ctx, []byte(text)); err != nil {

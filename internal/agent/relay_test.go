@@ -38,23 +38,7 @@ func TestOwnersSpread(t *testing.T) {
 // still reaches every live member.
 func TestBroadcastPastCrashedAgent(t *testing.T) {
 	ctx := context.Background()
-	var agents []*Agent
-	var nodes []*rumor.Node
-	for i := range 3 {
-		agents = append(agents, startAgent(t, fmt.Sprintf("a%d", i), nil))
-		nodes = append(nodes, agents[i].node)
-	}
-	var plains []*plain
-	for i := range 6 {
-		n, p := startPlain(t, fmt.Sprintf("p%d", i))
-		nodes, plains = append(nodes, n), append(plains, p)
-	}
-	for _, n := range nodes[1:] {
-		if _, err := n.Join(ctx, []string{agents[0].addr()}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	waitFor(t, "all see all", allSee(len(nodes), nodes...))
+	agents, plains := startMixed(t, 3, 6)
 	crashed := agents[2]
 	crashed.Shutdown()
 	waitFor(t, "the crashed agent suspected by the others", func() error {

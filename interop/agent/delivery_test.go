@@ -128,16 +128,9 @@ func BenchmarkBroadcastDelivery(b *testing.B) {
 		var nodes []*memberlist.Memberlist
 		var boxes []*mlBroadcaster
 		for i := range 5 {
-			c := memberlist.DefaultLocalConfig()
-			d := &mlBroadcaster{countingBox: newCountingBox()}
-			c.Name, c.BindAddr, c.BindPort, c.LogOutput, c.Delegate = fmt.Sprintf("m%d", i), "127.0.0.1", 0, io.Discard, d
-			m, err := memberlist.Create(c)
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer m.Shutdown()
+			m, d := startMLBroadcaster(b, fmt.Sprintf("m%d", i))
 			if i == 0 {
-				d.q = &memberlist.TransmitLimitedQueue{NumNodes: m.NumMembers, RetransmitMult: c.RetransmitMult}
+				d.q = &memberlist.TransmitLimitedQueue{NumNodes: m.NumMembers, RetransmitMult: memberlist.DefaultLocalConfig().RetransmitMult}
 			} else if _, err := m.Join([]string{nodes[0].LocalNode().Address()}); err != nil {
 				b.Fatal(err)
 			}
@@ -210,14 +203,7 @@ func BenchmarkBroadcastDelivery(b *testing.B) {
 		var mls []*memberlist.Memberlist
 		var boxes []*mlBroadcaster
 		for i := range 2 {
-			c := memberlist.DefaultLocalConfig()
-			d := &mlBroadcaster{countingBox: newCountingBox()}
-			c.Name, c.BindAddr, c.BindPort, c.LogOutput, c.Delegate = fmt.Sprintf("m%d", i), "127.0.0.1", 0, io.Discard, d
-			m, err := memberlist.Create(c)
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer m.Shutdown()
+			m, d := startMLBroadcaster(b, fmt.Sprintf("m%d", i))
 			if _, err := m.Join([]string{agents[0].Node().Addr().String()}); err != nil {
 				b.Fatal(err)
 			}
@@ -252,6 +238,21 @@ func BenchmarkBroadcastDelivery(b *testing.B) {
 			idle: func() bool { return true }, // sends finish on their own; wait out the 500 ms
 		})
 	})
+}
+
+// startMLBroadcaster starts a memberlist node on the local profile whose
+// delegate counts user messages; it stops when b ends.
+func startMLBroadcaster(b *testing.B, name string) (*memberlist.Memberlist, *mlBroadcaster) {
+	b.Helper()
+	c := memberlist.DefaultLocalConfig()
+	d := &mlBroadcaster{countingBox: newCountingBox()}
+	c.Name, c.BindAddr, c.BindPort, c.LogOutput, c.Delegate = name, "127.0.0.1", 0, io.Discard, d
+	m, err := memberlist.Create(c)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = m.Shutdown() })
+	return m, d
 }
 
 func waitMembers(b *testing.B, all func() bool) {
